@@ -1,0 +1,182 @@
+"""Input files → one reconciled canonical complaint table (cached as Parquet per input).
+
+Every record read ends in exactly one bucket: in scope, out of scope, rejected (kept in the
+quarantine table with file, line and reason) or duplicate (a (source, complaint_id) already
+kept from an earlier row or file). Duplicates are judged among in-scope rows, after the
+other buckets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..progress import progress as progress_bar
+from .formats import Input, Layout, batches, expand, layout_of
+from .lenders import resolve_lenders
+from .normalise import CANONICAL, QUARANTINE_COLUMNS, FileState, canonical_batch
+
+CACHE_VERSION = "1"  # bump when the canonical rows an input yields change
+BATCH_ROWS = 50_000
+
+ARROW_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("complaint_id", pa.string()),
+        ("date_received", pa.date32()),
+        ("lender_raw", pa.string()),
+        ("product", pa.string()),
+        ("sub_product", pa.string()),
+        ("issue", pa.string()),
+        ("sub_issue", pa.string()),
+        ("narrative", pa.string()),
+        ("state", pa.string()),
+        ("submitted_via", pa.string()),
+        ("company_response", pa.string()),
+        ("timely", pa.bool_()),
+        ("language", pa.string()),
+        ("_line", pa.int64()),
+    ]
+)
+
+
+@dataclass
+class IngestResult:
+    """The canonical table and everything the build report needs about how it was made."""
+
+    table: pd.DataFrame
+    inputs: list[dict]
+    quarantine: pd.DataFrame
+    folds: dict[str, list[str]]
+
+
+def read_inputs(
+    paths: list[str],
+    sources: dict,
+    lenders: dict,
+    *,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> IngestResult:
+    """Read every path (CSV, CSV.zip, CFPB JSON, configured sources) into one table.
+
+    Raises UserError, before anything is written, for a missing or unreadable input, a
+    file without the required columns, or a JSON file of aggregations.
+    """
+    inputs = [inp for p in paths for inp in expand(p)]
+    layouts = [layout_of(inp, sources) for inp in inputs]  # fail fast on every input
+    frames, reports, quarantines = [], [], []
+    for i, (inp, layout) in enumerate(zip(inputs, layouts, strict=True)):
+        table, report, quarantine = _read_one(inp, layout, sources, cache_dir, progress)
+        table["_input"] = i
+        frames.append(table)
+        reports.append(report)
+        quarantines.append(quarantine)
+
+    table = pd.concat(frames, ignore_index=True) if frames else _empty()
+    dup = table.duplicated(["source", "complaint_id"], keep="first")
+    for i, report in enumerate(reports):
+        n = int(dup[table["_input"] == i].sum())
+        report["rows_duplicate"] = n
+        report["rows_in_scope"] -= n
+        assert report["rows_read"] == sum(
+            report[k] for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
+        ), report
+    table = table[~dup].drop(columns=["_input", "_line"]).reset_index(drop=True)
+    named, folds = resolve_lenders(table["lender_raw"], lenders)
+    table["lender"] = named["lender"].astype("string")
+    table["lender_slug"] = named["lender_slug"].astype("string")
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
+    if quarantine is None or quarantine.empty:
+        quarantine = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    return IngestResult(table[CANONICAL], reports, quarantine, folds)
+
+
+def _empty() -> pd.DataFrame:
+    frame = ARROW_SCHEMA.empty_table().to_pandas()
+    frame["_input"] = pd.Series(dtype="int64")
+    return frame
+
+
+def _cache_key(inp: Input, sources: dict) -> str:
+    blob = json.dumps([CACHE_VERSION, inp.sha256, inp.path.rsplit("!", 1)[-1], sources],
+                      sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _read_one(inp, layout, sources, cache_dir, progress):
+    key = _cache_key(inp, sources)
+    meta_path = cache_dir / f"{key}.json" if cache_dir else None
+    parquet_path = cache_dir / f"{key}.parquet" if cache_dir else None
+    if meta_path and meta_path.exists() and parquet_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        table = _to_pandas(pq.read_table(parquet_path))
+        quarantine = pd.DataFrame(meta.pop("quarantine"), columns=QUARANTINE_COLUMNS)
+        meta.update(path=inp.path, cache="hit")
+    else:
+        table, meta, quarantine = _parse(inp, layout, sources, parquet_path, progress)
+        if meta_path:
+            tmp = meta_path.with_suffix(".json.tmp")
+            tmp.write_text(
+                json.dumps({**meta, "quarantine": quarantine.to_dict("records")}, ensure_ascii=False),
+                encoding="utf-8",
+            )
+            os.replace(tmp, meta_path)
+        meta["cache"] = "miss" if cache_dir else "off"
+    return table, meta, quarantine
+
+
+def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None, progress: bool):
+    state = FileState()
+    counts = {"rows_read": 0, "rows_in_scope": 0, "rows_out_of_scope": 0, "rows_rejected": 0}
+    parts, quarantines = [], []
+    tmp = parquet_path.with_suffix(".parquet.tmp") if parquet_path else None
+    writer = pq.ParquetWriter(tmp, ARROW_SCHEMA) if tmp else None
+    bar = progress_bar(None, inp.path, progress)
+    try:
+        for batch in batches(inp, layout, BATCH_ROWS):
+            rows, quarantine, out = canonical_batch(
+                batch, layout, path=inp.path, sources=sources, state=state
+            )
+            counts["rows_read"] += len(batch.rows) + len(batch.errors)
+            counts["rows_in_scope"] += len(rows)
+            counts["rows_out_of_scope"] += out
+            counts["rows_rejected"] += len(quarantine)
+            arrow = pa.Table.from_pandas(rows, schema=ARROW_SCHEMA, preserve_index=False)
+            if writer:
+                writer.write_table(arrow)
+            parts.append(arrow)
+            quarantines.append(quarantine)
+            bar.update(len(batch.rows))
+    finally:
+        bar.close()
+        if writer:
+            writer.close()
+    if tmp:
+        os.replace(tmp, parquet_path)
+    meta = {
+        "path": inp.path,
+        "sha256": inp.sha256,
+        "source": layout.source,
+        "format": layout.kind if inp.container == "file" else f"{layout.kind} in zip",
+        "encoding": layout.encoding,
+        "date_format": state.date_format,
+        "preamble_lines": layout.preamble_lines,
+        **counts,
+    }
+    table = _to_pandas(pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table())
+    return table, meta, pd.concat(quarantines, ignore_index=True)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    frame["date_received"] = pd.to_datetime(frame["date_received"])
+    frame["timely"] = frame["timely"].astype("boolean")
+    return frame

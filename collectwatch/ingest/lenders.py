@@ -1,0 +1,86 @@
+"""Raw company names → one display name and URL-safe slug per lender, with the folds made."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import pandas as pd
+
+from ..text import to_simplified_series
+
+
+def fold_key(names: pd.Series, legal_suffixes: list[str]) -> pd.Series:
+    """Names → keys that ignore case, punctuation, legal suffixes and script (繁/简)."""
+    suffix = "|".join(re.escape(s) for s in sorted(legal_suffixes, key=len, reverse=True))
+    uniq = pd.Series(names.dropna().unique(), dtype="string")
+    simple = to_simplified_series(uniq.map(lambda s: unicodedata.normalize("NFKC", s)))
+    key = (
+        simple.str.casefold()
+        .str.replace("&", " and ", regex=False)
+        .str.replace(r"[^\w\s]|_", " ", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    for _ in range(3):  # "Foo Holdings Co., Inc." sheds both suffixes
+        key = key.str.replace(rf"(?:^|\s)(?:{suffix})$|(?<=\S)(?:{suffix})$", "", regex=True)
+        key = key.str.strip()
+    key = key.mask(key == "", uniq.str.casefold())
+    return names.map(dict(zip(uniq, key, strict=True)))
+
+
+def slugify(name: str) -> str:
+    """A URL-safe slug of ASCII letters, digits and hyphens; never empty, never '..'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
+    if len(slug) < 2 or len(ascii_name) < len(name) / 2:
+        # Mostly non-Latin names (Chinese lenders) get a stable hashed slug.
+        slug = "lender-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return slug
+
+
+def resolve_lenders(raw: pd.Series, config: dict) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Raw names → frame of (lender, lender_slug) aligned with ``raw``, and the folds.
+
+    Listed lenders (data/lenders.yaml) win; unlisted names sharing a fold key take the most
+    common raw spelling as their display name (ties: alphabetical). Slugs are unique.
+    """
+    suffixes = config["legal_suffixes"]
+    keys = fold_key(raw, suffixes)
+    listed: dict[str, tuple[str, str | None]] = {}
+    for entry in config["lenders"]:
+        for alias in [entry["name"], *entry.get("aliases", [])]:
+            k = fold_key(pd.Series([alias], dtype="string"), suffixes).iloc[0]
+            listed[k] = (entry["name"], entry.get("slug"))
+
+    counts = pd.DataFrame({"key": keys, "raw": raw}).value_counts().reset_index(name="n")
+    # Most common spelling first; among equals prefer mixed case over SHOUTING, then A-Z.
+    counts["shouting"] = counts["raw"] == counts["raw"].str.upper()
+    counts = counts.sort_values(["key", "n", "shouting", "raw"], ascending=[1, 0, 1, 1])
+    display: dict[str, str] = {}
+    fixed_slugs: dict[str, str] = {}
+    for key, group in counts.groupby("key", sort=True):
+        name, slug = listed.get(key, (group["raw"].iloc[0], None))
+        display[key] = name
+        if slug:
+            fixed_slugs[name] = slug
+
+    slugs: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(set(display.values())):
+        base = fixed_slugs.get(name) or slugify(name)
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        slugs[name] = slug
+
+    lender = keys.map(display)
+    folds: dict[str, list[str]] = {}
+    for (name, spelling), _ in (
+        pd.DataFrame({"lender": lender, "raw": raw}).value_counts().sort_index().items()
+    ):
+        folds.setdefault(name, []).append(spelling)
+    folds = {k: v for k, v in folds.items() if len(v) > 1 or v[0] != k}
+    return pd.DataFrame({"lender": lender, "lender_slug": lender.map(slugs)}), folds

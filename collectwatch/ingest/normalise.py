@@ -1,0 +1,198 @@
+"""Batches of raw records → canonical rows, plus rejected rows with their reasons.
+
+Vectorised over each batch with pandas; the only per-row Python is padding short rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .formats import RAW_PREVIEW, Batch, Layout
+
+CANONICAL = [
+    "source",
+    "complaint_id",
+    "date_received",
+    "lender",
+    "lender_slug",
+    "lender_raw",
+    "product",
+    "sub_product",
+    "issue",
+    "sub_issue",
+    "narrative",
+    "state",
+    "submitted_via",
+    "company_response",
+    "timely",
+    "language",
+]
+TEXT_COLUMNS = [
+    "lender_raw",
+    "product",
+    "sub_product",
+    "issue",
+    "sub_issue",
+    "narrative",
+    "state",
+    "submitted_via",
+    "company_response",
+]
+QUARANTINE_COLUMNS = ["file", "line", "reason", "raw"]
+
+
+@dataclass
+class FileState:
+    """What one file's batches share: its date format and synthetic-id counters."""
+
+    date_format: str | None = None
+    id_counts: dict[int, int] = field(default_factory=dict)
+
+
+def choose_date_format(values: pd.Series, formats: list[str]) -> str:
+    """The format that parses the most of ``values``; ties go to the earlier format.
+
+    Decided once per file, so an ambiguous 03/04 is read the same way as the rest of its
+    file, never row by row.
+    """
+    sample = date_part(values.dropna()).head(5000)
+    if sample.empty:
+        return formats[0]
+    scores = [pd.to_datetime(sample, format=f, errors="coerce").notna().sum() for f in formats]
+    return formats[max(range(len(formats)), key=lambda i: (scores[i], -i))]
+
+
+def date_part(values: pd.Series) -> pd.Series:
+    """Drop a time of day: ISO 'T…' suffixes and Excel's ' 0:00'."""
+    return values.astype("string").str.strip().str.split(r"[T ]", n=1, regex=True).str[0]
+
+
+def _frame(batch: Batch, width: int) -> tuple[pd.DataFrame, pd.Series]:
+    padded = [r if len(r) >= width else r + [None] * (width - len(r)) for r in batch.rows]
+    lengths = pd.Series([len(r) for r in batch.rows], dtype="int64")
+    frame = pd.DataFrame(padded, columns=range(max([width, *lengths])) if padded else range(width))
+    return frame, lengths
+
+
+def _raw_preview(frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    rows = frame[mask].astype("string").fillna("")
+    joined = rows.apply(lambda r: ",".join(r), axis=1) if len(rows) else pd.Series(dtype="string")
+    return joined.str.slice(0, RAW_PREVIEW)
+
+
+def canonical_batch(
+    batch: Batch,
+    layout: Layout,
+    *,
+    path: str,
+    sources: dict,
+    state: FileState,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """One batch → (in-scope canonical rows, quarantine rows, out-of-scope count)."""
+    width = len(layout.header)
+    frame, lengths = _frame(batch, width)
+    frame.index = lengths.index
+    lines = pd.Series(batch.lines, dtype="int64")
+    spec = sources["cfpb"] if layout.source == "cfpb" else sources["sources"][layout.source]
+    missing_values = set(sources["missing_values"])
+
+    data = pd.DataFrame(index=frame.index)
+    for pos, canon in layout.columns.items():
+        col = frame[pos].astype("string").str.strip()
+        col = col.mask(col.isin(missing_values) | col.isna())
+        data[canon] = data[canon].fillna(col) if canon in data else col
+
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def reject(mask: pd.Series, reason) -> None:
+        mask = mask & reasons.isna()
+        if mask.any():
+            reasons[mask] = reason if isinstance(reason, str) else reason[mask]
+
+    reject(lengths > width, "row has " + lengths.astype("string") + f" fields, header has {width}")
+    required = ["date_received", "lender_raw", "product"] if layout.source == "cfpb" else [
+        "date_received",
+        "lender_raw",
+    ]
+    names = {c: _header_name(layout, c) for c in required}
+    short = lengths < width
+    for canon in required:
+        gone = data[canon].isna() if canon in data else pd.Series(True, index=frame.index)
+        reject(
+            gone & short,
+            "truncated row: " + lengths.astype("string") + f" of {width} fields, no {names[canon]}",
+        )
+        reject(gone, f"missing {names[canon]}")
+
+    if state.date_format is None:
+        state.date_format = spec.get("date_format") or choose_date_format(
+            data["date_received"], spec["date_formats"]
+        )
+    fmt = state.date_format
+    dates = pd.to_datetime(date_part(data["date_received"]), format=fmt, errors="coerce")
+    reject(dates.isna(), "unparseable date " + data["date_received"].fillna("").str.slice(0, 40))
+
+    if "complaint_id" in data:
+        ids = data["complaint_id"]
+        reject(ids.isna(), f"missing {_header_name(layout, 'complaint_id')}")
+    else:
+        ids = _synthetic_ids(data, state)
+
+    quarantine = pd.DataFrame(
+        {
+            "file": path,
+            "line": lines[reasons.notna()],
+            "reason": reasons[reasons.notna()],
+            "raw": _raw_preview(frame, reasons.notna()),
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
+    if batch.errors:
+        errors = pd.DataFrame([(path, *e) for e in batch.errors], columns=QUARANTINE_COLUMNS)
+        quarantine = pd.concat([quarantine, errors], ignore_index=True)
+
+    ok = reasons.isna()
+    if layout.source == "cfpb":
+        scope = {p.casefold() for p in sources["scope"]["products"]}
+        in_scope = ok & data["product"].str.casefold().isin(scope).fillna(False).astype(bool)
+    else:
+        in_scope = ok & spec.get("in_scope", True)
+    out_of_scope = int((ok & ~in_scope).sum())
+
+    rows = pd.DataFrame(index=data.index[in_scope])
+    rows["source"] = "cfpb" if layout.source == "cfpb" else layout.source
+    rows["complaint_id"] = ids[in_scope].astype("string")
+    rows["date_received"] = dates[in_scope].astype("datetime64[s]")
+    for col in TEXT_COLUMNS:
+        rows[col] = data[col][in_scope] if col in data else pd.Series(pd.NA, dtype="string")
+    timely = data["timely"][in_scope].str.casefold() if "timely" in data else None
+    rows["timely"] = (
+        timely.map({"yes": True, "no": False}).astype("boolean")
+        if timely is not None
+        else pd.Series(pd.NA, index=rows.index, dtype="boolean")
+    )
+    rows["language"] = spec["language"]
+    rows["_line"] = lines[in_scope]
+    return rows.reset_index(drop=True), quarantine, out_of_scope
+
+
+def _header_name(layout: Layout, canon: str) -> str:
+    for pos, c in layout.columns.items():
+        if c == canon:
+            return layout.header[pos]
+    return canon
+
+
+def _synthetic_ids(data: pd.DataFrame, state: FileState) -> pd.Series:
+    """Files without a complaint id get one from the row's content, numbered among equals.
+
+    The same file read again gets the same ids, so duplicates across copies are caught.
+    """
+    hashes = pd.util.hash_pandas_object(data.fillna(""), index=False)
+    within = hashes.groupby(hashes).cumcount()
+    before = hashes.map(state.id_counts).fillna(0).astype("int64")
+    for h, n in hashes.value_counts().items():
+        state.id_counts[h] = state.id_counts.get(h, 0) + int(n)
+    return "row-" + hashes.map("{:016x}".format) + "-" + (before + within).astype("string")
