@@ -139,7 +139,7 @@ def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None,
     parts, quarantines = [], []
     tmp = parquet_path.with_suffix(".parquet.tmp") if parquet_path else None
     writer = pq.ParquetWriter(tmp, ARROW_SCHEMA) if tmp else None
-    bar = progress_bar(None, inp.path, progress)
+    bar = progress_bar(None, inp.path, progress, unit="rows")
     try:
         for batch in batches(inp, layout, BATCH_ROWS):
             rows, quarantine, out = canonical_batch(
@@ -176,7 +176,8 @@ def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None,
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    frame = table.to_pandas()
+    # One dtype for text whether the rows were just parsed or read back from the cache.
+    frame = table.to_pandas(ignore_metadata=True, types_mapper={pa.string(): pd.StringDtype()}.get)
     frame["date_received"] = pd.to_datetime(frame["date_received"])
     frame["timely"] = frame["timely"].astype("boolean")
     return frame

@@ -1,0 +1,259 @@
+"""Ingest: every real CFPB export flavour becomes reconciled canonical rows."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+
+from collectwatch.errors import UserError
+from collectwatch.ingest import read_inputs
+from collectwatch.ingest.lenders import resolve_lenders, slugify
+from collectwatch.ingest.normalise import CANONICAL, choose_date_format
+
+from .conftest import REAL_CFPB, real
+
+# (file, rows in the file, Debt collection rows) as counted in ../shared/data/real/README.md
+REAL_CSVS = [
+    ("cfpb_2013_kaggle_snakecase_1000rows.csv", 1000, 210),
+    ("cfpb_2013_snakecase_variant_999rows.csv", 999, 116),
+    ("cfpb_2014_original_14col_schema_8340rows.csv", 8340, 2118),
+    ("cfpb_2013-2017_14col_no_narrative_3186rows.csv", 3186, 625),
+    ("cfpb_2016-09_standard18_349rows.csv", 349, 105),
+    ("cfpb_2015-2020_sample_with_narratives_6623rows.csv", 6623, 1231),
+    ("cfpb_2023_excel_resaved_underscore_headers_3999rows.csv", 3999, 217),
+    ("cfpb_2023-09_export_head_TRUNCATED_1MiB.csv", 2068, 87),
+    ("cfpb_2023_payday_title_personal_loan_narratives_2827rows.csv", 2827, 0),
+    ("cfpb_2025_payday_advance_loan_narratives_131rows.csv", 131, 0),
+]
+BUCKETS = ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
+
+
+def ingest(paths, config, **kw):
+    return read_inputs([str(p) for p in paths], config.sources, config.lenders, **kw)
+
+
+def reconciles(report: dict) -> bool:
+    return report["rows_read"] == sum(report[k] for k in BUCKETS)
+
+
+@pytest.fixture(scope="module")
+def all_real(config):
+    return ingest([real("cfpb", name) for name, _, _ in REAL_CSVS], config)
+
+
+def test_every_real_csv_gives_the_readme_counts(all_real):
+    by_file = {r["path"].rsplit("/", 1)[-1]: r for r in all_real.inputs}
+    for name, rows, dc in REAL_CSVS:
+        report = by_file[name]
+        assert report["rows_read"] == rows, name
+        assert report["rows_in_scope"] == dc, name
+        assert reconciles(report), report
+    assert len(all_real.table) == 4709
+
+
+def test_canonical_columns_and_types(all_real):
+    table = all_real.table
+    assert list(table.columns) == CANONICAL
+    assert table["date_received"].min() >= pd.Timestamp("2011-12-01")
+    assert table["date_received"].max() <= pd.Timestamp("2023-12-31")
+    assert table["complaint_id"].notna().all()
+    assert not table.duplicated(["source", "complaint_id"]).any()
+    assert set(table["product"].str.casefold()) == {"debt collection"}
+    assert set(table["language"]) == {"en"}
+
+
+def test_each_date_format_is_read_as_its_file_writes_it(all_real, config):
+    formats = {r["path"].rsplit("/", 1)[-1]: r["date_format"] for r in all_real.inputs}
+    assert formats["cfpb_2023_excel_resaved_underscore_headers_3999rows.csv"] == "%d-%m-%Y"
+    assert formats["cfpb_2013_snakecase_variant_999rows.csv"] == "%m/%d/%y"
+    assert formats["cfpb_2015-2020_sample_with_narratives_6623rows.csv"] == "%Y-%m-%d"
+    # Day-first file: 27-04-2023 must be April 27th, not a failure or month 27.
+    excel = ingest([real("cfpb", "cfpb_2023_excel_resaved_underscore_headers_3999rows.csv")], config)
+    dates = excel.table["date_received"]
+    assert dates.min() >= pd.Timestamp("2012-08-06") and dates.max() == pd.Timestamp("2023-04-27")
+    assert (dates.dt.day > 12).any() and excel.inputs[0]["rows_rejected"] == 0
+
+
+def test_ambiguous_day_month_order_is_decided_once_per_file():
+    formats = ["%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y"]
+    # One unambiguous day-first value decides for the whole file.
+    assert choose_date_format(pd.Series(["03/04/2020", "13/04/2020"]), formats) == "%d/%m/%Y"
+    assert choose_date_format(pd.Series(["03/04/2020", "04/13/2020"]), formats) == "%m/%d/%Y"
+    # All ambiguous: month-first, as the CFPB writes dates.
+    assert choose_date_format(pd.Series(["03/04/2020", "05/06/2021"]), formats) == "%m/%d/%Y"
+    assert choose_date_format(pd.Series(["2021-12-11T12:00:00-05:00"]), formats) == "%Y-%m-%d"
+
+
+def test_preamble_lines_before_the_header_are_skipped(all_real):
+    report = next(r for r in all_real.inputs if "6623rows" in r["path"])
+    assert report["preamble_lines"] == 2
+    assert report["rows_read"] == 6623
+
+
+def test_truncated_last_row_is_quarantined_with_its_line(all_real):
+    q = all_real.quarantine
+    cut = q[q["file"].str.endswith("TRUNCATED_1MiB.csv")]
+    assert len(cut) == 1
+    assert cut["reason"].iloc[0].startswith("truncated row: 2 of 18 fields")
+    assert cut["line"].iloc[0] > 2068  # physical line, after embedded newlines
+
+
+def test_short_row_missing_only_an_optional_trailing_field_is_kept(all_real):
+    # The 2014 file's last row lacks its empty trailing "Consumer disputed?".
+    report = next(r for r in all_real.inputs if "8340rows" in r["path"])
+    assert report["rows_rejected"] == 0
+
+
+def test_none_and_na_literals_mean_missing(all_real, config):
+    result = ingest([real("cfpb", "cfpb_2023_payday_title_personal_loan_narratives_2827rows.csv")],
+                    config)
+    assert result.inputs[0]["rows_out_of_scope"] == 2827
+    table = all_real.table
+    assert not table["sub_issue"].isin(["None", "N/A", "null"]).any()
+    assert not table["state"].isin(["None", "N/A"]).any()
+
+
+def test_embedded_newlines_inside_quoted_narratives(all_real):
+    narratives = all_real.table["narrative"].dropna()
+    assert narratives.str.contains("\n").sum() > 10
+
+
+def test_non_utf8_bytes_do_not_stop_the_read(tmp_path, config):
+    src = real("cfpb", "cfpb_2016-09_standard18_349rows.csv").read_bytes()
+    lines = src.split(b"\n")
+    # A cp1252 apostrophe (0x92) and e-acute (0xe9), as a Windows re-save writes them.
+    lines[3] = lines[3].replace(b",Web,", b",Web\x92s caf\xe9,", 1)
+    f = tmp_path / "cp1252.csv"
+    f.write_bytes(b"\n".join(lines))
+    result = ingest([f], config)
+    report = result.inputs[0]
+    assert report["encoding"] == "cp1252"
+    assert report["rows_read"] == 349 and reconciles(report)
+    via = pd.concat([result.table["submitted_via"], result.quarantine["raw"]]).dropna()
+    assert via.str.contains("’s café").any() or report["rows_out_of_scope"] == 244
+
+
+def test_json_flavours(config):
+    files = {
+        "ccdb5-ui_search_hits_25_2021-12.json": ("json:hits", 25, 14),
+        "ccdb5-ui_search_hits_10_debt_collector_query.json": ("json:hits", 10, 8),
+        "ccdb5-ui_document_detail_3146099.json": ("json:document", 1, 0),
+        "ccdb-data-pipeline_s3_bulk_json_fixture_2019.json": ("json:bulk", 10, 0),
+        "socrata_rows_json_2013_119rows.json": ("json:socrata", 119, 14),
+    }
+    result = ingest([real("cfpb_api", f) for f in files], config)
+    for report in result.inputs:
+        kind, rows, dc = files[report["path"].rsplit("/", 1)[-1]]
+        assert (report["format"], report["rows_read"], report["rows_in_scope"]) == (kind, rows, dc)
+        assert reconciles(report)
+    bulk = next(r for r in result.inputs if "bulk" in r["path"])
+    assert bulk["rows_rejected"] == 1  # the record with an empty date_received
+    socrata = next(r for r in result.inputs if "socrata" in r["path"])
+    assert socrata["encoding"] == "cp1252"
+    hits = result.table[result.table["complaint_id"] == "4937041"]
+    assert hits["date_received"].iloc[0] == pd.Timestamp("2021-11-22")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ccdb5-api_trends_yearly_product_issue.json",
+        "ccdb5-api_trends_company_filter_equifax.json",
+        "ccdb5-ui_aggregations_2021-12.json",
+        "ccdb5-ui_geo_state_aggregations.json",
+    ],
+)
+def test_aggregation_json_is_refused(name, config):
+    with pytest.raises(UserError, match="aggregations"):
+        ingest([real("cfpb_api", name)], config)
+
+
+def test_duplicates_across_files_keep_the_first(config):
+    f = real("cfpb", "cfpb_2016-09_standard18_349rows.csv")
+    result = ingest([f, f], config)
+    first, second = result.inputs
+    assert first["rows_in_scope"] == 105 and first["rows_duplicate"] == 0
+    assert second["rows_in_scope"] == 0 and second["rows_duplicate"] == 105
+    assert len(result.table) == 105
+    assert reconciles(first) and reconciles(second)
+
+
+def test_files_without_complaint_id_still_deduplicate(config):
+    f = real("cfpb", "cfpb_2013-2017_14col_no_narrative_3186rows.csv")
+    result = ingest([f, f], config)
+    assert result.inputs[1]["rows_duplicate"] == 625
+    assert result.table["complaint_id"].str.startswith("row-").all()
+
+
+def test_zip_input(tmp_path, config):
+    import zipfile
+
+    f = real("cfpb", "cfpb_2016-09_standard18_349rows.csv")
+    z = tmp_path / "complaints.csv.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(f, "complaints.csv")
+    result = ingest([z], config)
+    assert result.inputs[0]["format"] == "csv in zip"
+    assert result.inputs[0]["rows_in_scope"] == 105
+
+
+def test_configured_source_heimao(config):
+    result = ingest([real("cn", "heimao_example_structured_3rows.csv")], config)
+    report = result.inputs[0]
+    assert report["source"] == "heimao" and report["rows_in_scope"] == 3
+    table = result.table
+    assert set(table["language"]) == {"zh"}
+    assert set(table["lender"]) == {"信*飞App"}
+    assert table["narrative"].str.contains("催收").any()
+
+
+def test_configured_source_in_gb18030(tmp_path, config):
+    text = real("cn", "heimao_example_structured_3rows.csv").read_text(encoding="utf-8")
+    f = tmp_path / "heimao_gb.csv"
+    f.write_bytes(text.encode("gb18030"))
+    sources = copy.deepcopy(config.sources)
+    sources["sources"]["heimao"]["encoding"] = "gb18030"
+    result = read_inputs([str(f)], sources, config.lenders)
+    assert result.table["narrative"].str.contains("威胁恐吓").any()
+
+
+def test_lender_names_fold(config):
+    raw = pd.Series(
+        ["EQUIFAX, INC.", "Equifax", "Acme Recovery, LLC", "ACME RECOVERY LLC", "Acme Recovery",
+         "眾信金融", "众信金融", "众信金融有限公司"],
+        dtype="string",
+    )
+    named, folds = resolve_lenders(raw, config.lenders)
+    lender = named["lender"].tolist()
+    assert lender[0] == lender[1] == "Equifax"  # listed in data/lenders.yaml
+    assert len(set(lender[2:5])) == 1
+    assert len(set(lender[5:8])) == 1
+    assert sorted(folds[lender[5]]) == sorted(["眾信金融", "众信金融", "众信金融有限公司"])
+    slugs = named["lender_slug"]
+    assert slugs.str.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*").all()
+    assert named.drop_duplicates()["lender_slug"].is_unique
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..", "<script>", "", "   ", "信*飞"])
+def test_slugs_never_escape(name):
+    slug = slugify(name)
+    assert slug and "/" not in slug and ".." not in slug
+    assert slug.replace("-", "").isalnum() and slug.isascii()
+
+
+def test_cache_hit_gives_the_same_table(tmp_path, config):
+    f = real("cfpb", "cfpb_2015-2020_sample_with_narratives_6623rows.csv")
+    first = ingest([f], config, cache_dir=tmp_path)
+    second = ingest([f], config, cache_dir=tmp_path)
+    assert first.inputs[0]["cache"] == "miss" and second.inputs[0]["cache"] == "hit"
+    pd.testing.assert_frame_equal(first.table, second.table)
+    assert second.inputs[0]["rows_read"] == 6623
+
+
+def test_every_real_input_reconciles(config):
+    files = sorted(REAL_CFPB.glob("*.csv"))
+    result = ingest(files, config)
+    assert all(reconciles(r) for r in result.inputs)
+    assert sum(r["rows_read"] for r in result.inputs) == 29522
