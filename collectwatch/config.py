@@ -166,8 +166,9 @@ def cross_check_taxonomy(tax: dict, where: str) -> None:
     eras = {e["id"] for e in tax["eras"]} | {"all"}
     for fid, fam in tax["families"].items():
         if fam["general"] not in tax["behaviours"]:
-            raise UserError(f"{where}: families.{fid}.general names unknown behaviour "
-                            f"{fam['general']!r}")
+            raise UserError(
+                f"{where}: families.{fid}.general names unknown behaviour {fam['general']!r}"
+            )
     for bid, b in tax["behaviours"].items():
         if b["family"] not in tax["families"]:
             raise UserError(f"{where}: behaviours.{bid}.family is unknown: {b['family']!r}")
@@ -178,8 +179,20 @@ def cross_check_taxonomy(tax: dict, where: str) -> None:
             raise UserError(f"{where}: labels[{i}].era is unknown: {lab['era']!r}")
     for i, rule in enumerate(tax["narrative_rules"]):
         if rule["behaviour"] not in tax["behaviours"]:
-            raise UserError(f"{where}: narrative_rules[{i}].behaviour is unknown: "
-                            f"{rule['behaviour']!r}")
+            raise UserError(
+                f"{where}: narrative_rules[{i}].behaviour is unknown: {rule['behaviour']!r}"
+            )
+
+
+def load_taxonomy(path: Path = paths.TAXONOMY_YAML) -> dict:
+    """Read data/taxonomy.yaml; its references must resolve and its rules must compile."""
+    from .classify import compile_rules, label_table  # the rules' own checks
+
+    taxonomy = read_yaml(path, TAXONOMY_SCHEMA)
+    cross_check_taxonomy(taxonomy, str(path))
+    compile_rules(taxonomy, str(path))
+    label_table(taxonomy, str(path))
+    return taxonomy
 
 
 def load_config(config_file: Path | None = None) -> Config:
@@ -195,8 +208,7 @@ def load_config(config_file: Path | None = None) -> Config:
         ("lenders", paths.LENDERS_YAML),
     ):
         files[name] = base / overrides[name] if name in overrides else default
-    taxonomy = read_yaml(files["taxonomy"], TAXONOMY_SCHEMA)
-    cross_check_taxonomy(taxonomy, str(files["taxonomy"]))
+    taxonomy = load_taxonomy(files["taxonomy"])
     return Config(
         site=site,
         sources=read_yaml(files["sources"], SOURCES_SCHEMA),

@@ -70,7 +70,9 @@ def test_each_date_format_is_read_as_its_file_writes_it(all_real, config):
     assert formats["cfpb_2013_snakecase_variant_999rows.csv"] == "%m/%d/%y"
     assert formats["cfpb_2015-2020_sample_with_narratives_6623rows.csv"] == "%Y-%m-%d"
     # Day-first file: 27-04-2023 must be April 27th, not a failure or month 27.
-    excel = ingest([real("cfpb", "cfpb_2023_excel_resaved_underscore_headers_3999rows.csv")], config)
+    excel = ingest(
+        [real("cfpb", "cfpb_2023_excel_resaved_underscore_headers_3999rows.csv")], config
+    )
     dates = excel.table["date_received"]
     assert dates.min() >= pd.Timestamp("2012-08-06") and dates.max() == pd.Timestamp("2023-04-27")
     assert (dates.dt.day > 12).any() and excel.inputs[0]["rows_rejected"] == 0
@@ -107,8 +109,9 @@ def test_short_row_missing_only_an_optional_trailing_field_is_kept(all_real):
 
 
 def test_none_and_na_literals_mean_missing(all_real, config):
-    result = ingest([real("cfpb", "cfpb_2023_payday_title_personal_loan_narratives_2827rows.csv")],
-                    config)
+    result = ingest(
+        [real("cfpb", "cfpb_2023_payday_title_personal_loan_narratives_2827rows.csv")], config
+    )
     assert result.inputs[0]["rows_out_of_scope"] == 2827
     table = all_real.table
     assert not table["sub_issue"].isin(["None", "N/A", "null"]).any()
@@ -221,8 +224,16 @@ def test_configured_source_in_gb18030(tmp_path, config):
 
 def test_lender_names_fold(config):
     raw = pd.Series(
-        ["EQUIFAX, INC.", "Equifax", "Acme Recovery, LLC", "ACME RECOVERY LLC", "Acme Recovery",
-         "眾信金融", "众信金融", "众信金融有限公司"],
+        [
+            "EQUIFAX, INC.",
+            "Equifax",
+            "Acme Recovery, LLC",
+            "ACME RECOVERY LLC",
+            "Acme Recovery",
+            "眾信金融",
+            "众信金融",
+            "众信金融有限公司",
+        ],
         dtype="string",
     )
     named, folds = resolve_lenders(raw, config.lenders)

@@ -87,7 +87,8 @@ def read_inputs(
         report["rows_duplicate"] = n
         report["rows_in_scope"] -= n
         assert report["rows_read"] == sum(
-            report[k] for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
+            report[k]
+            for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
         ), report
     table = table[~dup].drop(columns=["_input", "_line"]).reset_index(drop=True)
     named, folds = resolve_lenders(table["lender_raw"], lenders)
@@ -106,8 +107,11 @@ def _empty() -> pd.DataFrame:
 
 
 def _cache_key(inp: Input, sources: dict) -> str:
-    blob = json.dumps([CACHE_VERSION, inp.sha256, inp.path.rsplit("!", 1)[-1], sources],
-                      sort_keys=True, ensure_ascii=False)
+    blob = json.dumps(
+        [CACHE_VERSION, inp.sha256, inp.path.rsplit("!", 1)[-1], sources],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -125,7 +129,9 @@ def _read_one(inp, layout, sources, cache_dir, progress):
         if meta_path:
             tmp = meta_path.with_suffix(".json.tmp")
             tmp.write_text(
-                json.dumps({**meta, "quarantine": quarantine.to_dict("records")}, ensure_ascii=False),
+                json.dumps(
+                    {**meta, "quarantine": quarantine.to_dict("records")}, ensure_ascii=False
+                ),
                 encoding="utf-8",
             )
             os.replace(tmp, meta_path)

@@ -167,7 +167,9 @@ def required_columns(source: str, sources: dict) -> list[str]:
 
 
 def _check_required(inp: Input, layout: Layout, sources: dict) -> None:
-    missing = [c for c in required_columns(layout.source, sources) if c not in layout.columns.values()]
+    missing = [
+        c for c in required_columns(layout.source, sources) if c not in layout.columns.values()
+    ]
     if missing:
         names = ", ".join(_display_name(c, layout.source, sources) for c in missing)
         raise UserError(f"{inp.path}: missing required columns: {names}")

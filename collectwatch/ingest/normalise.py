@@ -112,10 +112,14 @@ def canonical_batch(
             reasons[mask] = reason if isinstance(reason, str) else reason[mask]
 
     reject(lengths > width, "row has " + lengths.astype("string") + f" fields, header has {width}")
-    required = ["date_received", "lender_raw", "product"] if layout.source == "cfpb" else [
-        "date_received",
-        "lender_raw",
-    ]
+    required = (
+        ["date_received", "lender_raw", "product"]
+        if layout.source == "cfpb"
+        else [
+            "date_received",
+            "lender_raw",
+        ]
+    )
     names = {c: _header_name(layout, c) for c in required}
     short = lengths < width
     for canon in required:
