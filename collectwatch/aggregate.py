@@ -1,0 +1,830 @@
+"""Classified complaints → tidy tables: counts, mixes against peers, trends, spikes, coverage.
+
+Pure functions, no I/O. :func:`build_tables` is the entry point; every table it returns is
+shown on the site and offered as a download, so each column is described in
+``data/tables.yaml``.
+
+Conventions shared by every table:
+
+- Months are whole-number month indexes (months since 1970-01) while computing and the first
+  day of the month (``datetime64``) in the output. Quarters and years are rolled up from
+  months.
+- Lenders and behaviours are integer codes while computing (fast groupbys on 1M+ rows) and
+  names only at the end. Lenders are coded in alphabetical order, behaviours and families in
+  taxonomy order, so output order does not depend on input order.
+- A ratio whose denominator is zero is NA (``Float64``), never NaN or inf.
+- Every time-indexed table has a ``provisional`` column (see :func:`provisional`).
+- Market-wide rows, where a table has them, carry ``lender == MARKET`` and an empty slug.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+MARKET = "All lenders"
+Z95 = 1.96  # two-sided 95% normal quantile, as usually published
+MAD_SCALE = 1.4826  # makes the MAD estimate the standard deviation of normal data
+
+# CFPB "Company response to consumer" values (compared case-insensitively) → outcome column.
+# "Closed with relief" / "Closed without relief" are the 2011–2012 wording; plain "Closed"
+# says nothing about relief. Anything else, and a missing response, is "other".
+RESPONSE_OUTCOMES = {
+    "closed with monetary relief": "monetary_relief",
+    "closed with non-monetary relief": "non_monetary_relief",
+    "closed with relief": "other_relief",
+    "closed with explanation": "explanation",
+    "closed without relief": "closed_without_relief",
+    "closed": "closed",
+    "in progress": "in_progress",
+    "untimely response": "untimely",
+}
+OUTCOMES = [*dict.fromkeys(RESPONSE_OUTCOMES.values()), "other"]
+RELIEF = ["monetary_relief", "non_monetary_relief", "other_relief"]
+CLOSED = [*RELIEF, "explanation", "closed_without_relief", "closed"]
+
+
+# ── statistics ─────────────────────────────────────────────────────────────────────────
+
+
+def wilson(k, n, z: float = Z95):
+    """95% (by default) Wilson score interval for ``k`` successes out of ``n``.
+
+    Vectorised: ``k`` and ``n`` may be numbers, arrays or Series. Returns ``(lo, hi)``;
+    for Series input two ``Float64`` Series (NA where ``n == 0``), otherwise float arrays
+    (NaN where ``n == 0``). Wilson rather than the normal approximation because it stays
+    inside [0, 1] and behaves at k = 0 and for small n, which complaint counts often are.
+    """
+    index = k.index if isinstance(k, pd.Series) else None
+    k = np.asarray(k, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        z2n = z * z / n
+        centre = (p + z2n / 2) / (1 + z2n)
+        half = z * np.sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n)
+    empty = ~(n > 0)
+    # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave it a hair off,
+    # enough to make "lower bound > a median of 0" true for a lender with none.
+    lo = np.where(empty, np.nan, np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0)))
+    hi = np.where(empty, np.nan, np.where(k >= n, 1.0, np.clip(centre + half, 0.0, 1.0)))
+    if index is None:
+        return lo, hi
+    return (
+        pd.Series(pd.array(lo, dtype="Float64"), index=index),
+        pd.Series(pd.array(hi, dtype="Float64"), index=index),
+    )
+
+
+def ratio(num, den) -> pd.arrays.FloatingArray:
+    """``num / den`` as ``Float64``, NA where ``den`` is zero or missing (never NaN or inf)."""
+    num = np.asarray(num, dtype="float64")
+    den = np.asarray(den, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den > 0, num / den, np.nan)
+    # Building a Float64 array from floats turns NaN into NA.
+    return pd.array(out, dtype="Float64")
+
+
+def provisional(last_day, as_of: pd.Timestamp, days: int) -> np.ndarray:
+    """Which periods, given by their last day, are provisional at ``as_of``.
+
+    A period is provisional when it is not over yet (it contains ``as_of`` or lies after
+    it) or when it overlaps the back-fill window, the last ``days`` days up to and including
+    ``as_of``: the CFPB keeps adding complaints received in recent weeks.
+    """
+    window_start = as_of.normalize() - pd.Timedelta(days=max(int(days) - 1, 0))
+    last = np.asarray(last_day, dtype="datetime64[D]")
+    return last >= np.datetime64(window_start.date(), "D")
+
+
+def median_mad(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise median and median absolute deviation of a 2-D array of windows."""
+    med = np.median(windows, axis=1)
+    mad = np.median(np.abs(windows - med[:, None]), axis=1)
+    return med, mad
+
+
+# ── months ─────────────────────────────────────────────────────────────────────────────
+
+
+def month_index(dates) -> np.ndarray:
+    """Dates → months since 1970-01 (int64)."""
+    dates = pd.Series(dates)
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.to_datetime(dates)
+    return dates.to_numpy().astype("datetime64[M]").astype("int64")
+
+
+def month_start(m) -> np.ndarray:
+    """Month indexes → first day of each month (``datetime64[s]``)."""
+    return np.asarray(m, dtype="int64").astype("datetime64[M]").astype("datetime64[s]")
+
+
+def month_last_day(m) -> np.ndarray:
+    return (np.asarray(m, dtype="int64") + 1).astype("datetime64[M]").astype(
+        "datetime64[D]"
+    ) - np.timedelta64(1, "D")
+
+
+def quarter_last_day(q) -> np.ndarray:
+    return month_last_day(np.asarray(q, dtype="int64") * 3 + 2)
+
+
+def year_last_day(year) -> np.ndarray:
+    return month_last_day((np.asarray(year, dtype="int64") - 1970) * 12 + 11)
+
+
+def month_grid(keys: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Repeat each row of ``keys`` once per month from its ``start`` to ``end`` (inclusive).
+
+    Adds a column ``m``. This is what makes "a month with none" a row with 0.
+    """
+    start = np.asarray(start, dtype="int64")
+    lengths = np.maximum(np.asarray(end, dtype="int64") - start + 1, 0)
+    rows = np.repeat(np.arange(len(keys)), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    grid = keys.iloc[rows].reset_index(drop=True)
+    grid["m"] = np.repeat(start, lengths) + offsets
+    return grid
+
+
+def _fill(grid: pd.DataFrame, counts: pd.Series, column: str) -> pd.DataFrame:
+    """Left-join ``counts`` (indexed by some of ``grid``'s columns) as ``column``, 0 if absent."""
+    on = list(counts.index.names)
+    joined = grid.merge(counts.rename(column).reset_index(), on=on, how="left", sort=False)
+    joined[column] = joined[column].fillna(0).astype("int64")
+    return joined
+
+
+# ── inputs ─────────────────────────────────────────────────────────────────────────────
+
+
+def _require(ok, message: str) -> None:
+    # Not `assert`: these checks must survive `python -O`.
+    if not bool(ok):
+        raise ValueError(f"aggregate: {message}")
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values → (codes, uniques) with uniques in sorted order."""
+    codes, uniques = pd.factorize(values, sort=False)
+    order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+    remap = np.empty(len(order), dtype="int64")
+    remap[order] = np.arange(len(order))
+    return remap[codes], np.asarray(uniques, dtype=object)[order]
+
+
+class Frame:
+    """The classified table reduced to integer codes, plus the behaviour pairs.
+
+    ``rows`` has one row per complaint: lender code ``l``, month ``m``, ``text`` (has a
+    published narrative), ``state``, ``language``, ``response``, ``timely``.
+    ``pairs`` has one row per (complaint, behaviour): complaint position ``row``, ``l``,
+    ``m``, behaviour code ``b``. ``fpairs`` likewise per (complaint, family), code ``f``.
+    """
+
+    def __init__(self, table: pd.DataFrame, tags: pd.DataFrame, taxonomy: dict):
+        self.behaviours = list(taxonomy["behaviours"])
+        self.families = list(taxonomy["families"])
+        family_of = [taxonomy["behaviours"][b]["family"] for b in self.behaviours]
+        unknown = sorted(set(family_of) - set(self.families))
+        _require(not unknown, f"behaviours name unknown families {unknown}")
+        self.family_of_b = np.array([self.families.index(f) for f in family_of], dtype="int64")
+
+        table = table.reset_index(drop=True)
+        _require(table["lender"].notna().all(), "complaints without a lender")
+        _require(table["date_received"].notna().all(), "complaints without date_received")
+        self.l, self.lender_names = _codes(table["lender"])
+        slugs = table.groupby(self.l, sort=True)["lender_slug"].agg(["first", "nunique"])
+        self.lender_slugs = slugs["first"].to_numpy(dtype=object)
+        _require(
+            (slugs["nunique"] == 1).all() and len(set(self.lender_slugs)) == len(slugs),
+            "each lender needs exactly one lender_slug, and no two lenders the same one",
+        )
+
+        narrative = table["narrative"].astype("string")
+        text = (narrative.notna() & (narrative.str.strip().str.len() > 0)).to_numpy(dtype=bool)
+        self.rows = pd.DataFrame(
+            {
+                "l": self.l,
+                "m": month_index(table["date_received"]),
+                "text": text,
+                "text_tagged": _text_tagged(table, tags),
+                "state": table["state"].astype("string"),
+                "language": table["language"].astype("string"),
+                "response": _outcome(table["company_response"]),
+                "timely": table["timely"].astype("boolean"),
+            }
+        )
+        self.n = len(table)
+        self.m0 = int(self.rows["m"].min()) if self.n else 0
+        self.m1 = int(self.rows["m"].max()) if self.n else -1
+
+        self.pairs = self._pairs(table["behaviours"])
+        fpairs = self.pairs.assign(f=self.family_of_b[self.pairs["b"].to_numpy()])
+        # A complaint counts once per family, however many of its behaviours it has.
+        self.fpairs = fpairs.drop_duplicates(["row", "f"])[["row", "l", "m", "f"]]
+
+    def _pairs(self, behaviours: pd.Series) -> pd.DataFrame:
+        exploded = behaviours.explode().dropna()
+        codes = pd.Index(self.behaviours).get_indexer(exploded.astype(object))  # -1: unknown
+        unknown = sorted(set(exploded[codes < 0].astype(str)))
+        _require(not unknown, f"behaviours not in the taxonomy: {unknown[:10]}")
+        row = exploded.index.to_numpy(dtype="int64")
+        pairs = pd.DataFrame({"row": row, "b": codes.astype("int64")})
+        # The same behaviour listed twice for one complaint is one pair.
+        pairs = pairs.drop_duplicates(ignore_index=True)
+        r = pairs["row"].to_numpy()
+        pairs["l"] = self.l[r]
+        pairs["m"] = self.rows["m"].to_numpy()[r]
+        return pairs
+
+    # Label columns are categoricals built from codes: on the multi-million-row monthly
+    # grid, materialising strings would cost more than all the counting.
+
+    def lender_columns(self, codes) -> dict:
+        """Lender codes (``-1`` = market) → lender and lender_slug columns (the market's
+        slug is missing: it has no lender page)."""
+        codes = np.asarray(codes, dtype="int64")
+        names = [*self.lender_names, *([] if MARKET in set(self.lender_names) else [MARKET])]
+        market_code = names.index(MARKET)
+        return {
+            "lender": pd.Categorical.from_codes(np.where(codes < 0, market_code, codes), names),
+            "lender_slug": pd.Categorical.from_codes(codes, list(self.lender_slugs)),
+        }
+
+    def behaviour_columns(self, b) -> dict:
+        """Behaviour codes → behaviour and family columns, in taxonomy order."""
+        b = np.asarray(b, dtype="int64")
+        return {
+            "behaviour": pd.Categorical.from_codes(b, self.behaviours),
+            "family": pd.Categorical.from_codes(self.family_of_b[b], self.families),
+        }
+
+    def family_column(self, f) -> dict:
+        return {"family": pd.Categorical.from_codes(np.asarray(f, dtype="int64"), self.families)}
+
+
+def _outcome(response: pd.Series) -> pd.Series:
+    """Company responses → outcome ids (RESPONSE_OUTCOMES), "other" when unknown or missing."""
+    key = response.astype("string").str.strip().str.casefold()
+    return key.map(RESPONSE_OUTCOMES).fillna("other").astype("string")
+
+
+def _text_tagged(table: pd.DataFrame, tags: pd.DataFrame) -> np.ndarray:
+    """Whether each complaint has at least one tag that came from its narrative text."""
+    if tags is None or tags.empty:
+        return np.zeros(len(table), dtype=bool)
+    text = tags[tags["kind"] == "text"]
+    sep = "\x1f"  # cannot occur in a source id or complaint id
+    keys = text["source"].astype("string") + sep + text["complaint_id"].astype("string")
+    mine = table["source"].astype("string") + sep + table["complaint_id"].astype("string")
+    return mine.isin(keys.unique()).to_numpy(dtype=bool)
+
+
+# ── time-indexed counts ────────────────────────────────────────────────────────────────
+
+
+def _lender_monthly(fr: Frame, min_n: int) -> pd.DataFrame:
+    """Coded lender × behaviour × month counts, zero-filled, sorted by (l, b, m).
+
+    Only lenders with at least ``min_n`` complaints (those with a page) and only
+    (lender, behaviour) pairs seen at least once get rows, for every month from the
+    lender's first complaint to its last: the full lender × behaviour × month grid would be
+    tens of millions of zeros on the real data. Smaller lenders are counted in the market
+    tables.
+    """
+    cols = ["l", "b", "m", "complaints", "all_complaints"]
+    totals = np.bincount(fr.l, minlength=len(fr.lender_names))
+    pairs = fr.pairs[totals[fr.pairs["l"].to_numpy()] >= min_n]
+    if pairs.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+    keys = pairs[["l", "b"]].drop_duplicates().sort_values(["l", "b"], ignore_index=True)
+    span = fr.rows.groupby("l")["m"].agg(["min", "max"]).reindex(keys["l"])
+    grid = month_grid(keys, span["min"].to_numpy(), span["max"].to_numpy())
+    grid = _fill(grid, pairs.groupby(["l", "b", "m"]).size(), "complaints")
+    grid = _fill(grid, fr.rows.groupby(["l", "m"]).size(), "all_complaints")
+    return grid[cols]
+
+
+def _market_monthly(fr: Frame) -> pd.DataFrame:
+    """Coded market behaviour × month counts over every taxonomy behaviour and month."""
+    keys = pd.DataFrame({"b": np.arange(len(fr.behaviours), dtype="int64")})
+    grid = month_grid(keys, np.full(len(keys), fr.m0), fr.m1)
+    grid = _fill(grid, fr.pairs.groupby(["b", "m"]).size(), "complaints")
+    grid = _fill(grid, fr.rows.groupby("m").size(), "all_complaints")
+    grid.insert(0, "l", -1)
+    return grid
+
+
+def _family_monthly(fr: Frame, as_of, days) -> pd.DataFrame:
+    keys = pd.DataFrame({"f": np.arange(len(fr.families), dtype="int64")})
+    grid = month_grid(keys, np.full(len(keys), fr.m0), fr.m1)
+    grid = _fill(grid, fr.fpairs.groupby(["f", "m"]).size(), "complaints")
+    grid = _fill(grid, fr.rows.groupby("m").size(), "all_complaints")
+    return pd.DataFrame(
+        {
+            **fr.family_column(grid["f"]),
+            "month": month_start(grid["m"]),
+            "complaints": grid["complaints"],
+            "all_complaints": grid["all_complaints"],
+            "share": ratio(grid["complaints"], grid["all_complaints"]),
+            "provisional": provisional(month_last_day(grid["m"]), as_of, days),
+        }
+    )
+
+
+def _run_starts(*keys) -> np.ndarray:
+    """True where a row's keys differ from the row before: the start of each run."""
+    values = np.column_stack([np.asarray(k, dtype="int64") for k in keys])
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.r_[True, (values[1:] != values[:-1]).any(axis=1)]
+
+
+def _roll_up(coded: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Coded monthly counts, sorted by (l, b, m) → quarterly (``q``) or yearly (``y``) sums.
+
+    The sort lets each quarter or year be one run of rows, summed with ``reduceat``.
+    """
+    m = coded["m"].to_numpy(dtype="int64")
+    key = m // 3 if period == "q" else 1970 + m // 12
+    lender, behaviour = coded["l"].to_numpy(), coded["b"].to_numpy()
+    starts = np.flatnonzero(_run_starts(lender, behaviour, key))
+    out = {"l": lender[starts], "b": behaviour[starts], period: key[starts]}
+    for col in ("complaints", "all_complaints"):
+        values = coded[col].to_numpy(dtype="int64")
+        out[col] = np.add.reduceat(values, starts) if len(starts) else values[:0]
+    return pd.DataFrame(out)
+
+
+def _named_counts(fr: Frame, coded: pd.DataFrame, as_of, days, period: str) -> pd.DataFrame:
+    """Coded counts → the published columns, with names, dates and the provisional flag."""
+    out = {**fr.lender_columns(coded["l"]), **fr.behaviour_columns(coded["b"])}
+    if period == "m":
+        out["month"] = month_start(coded["m"])
+        last = month_last_day(coded["m"])
+    elif period == "q":
+        q = coded["q"].to_numpy()
+        q0 = int(q.min()) if len(q) else 0
+        span = np.arange(q0, int(q.max()) + 1 if len(q) else q0)
+        labels = [f"{1970 + x // 4}Q{x % 4 + 1}" for x in span]
+        out["quarter"] = pd.Categorical.from_codes(q - q0, labels)
+        out["quarter_start"] = month_start(q * 3)
+        last = quarter_last_day(q)
+    else:
+        out["year"] = coded["y"].to_numpy(dtype="int64")
+        last = year_last_day(coded["y"])
+    out["complaints"] = coded["complaints"].to_numpy(dtype="int64")
+    out["all_complaints"] = coded["all_complaints"].to_numpy(dtype="int64")
+    out["share"] = ratio(out["complaints"], out["all_complaints"])
+    out["provisional"] = provisional(last, as_of, days)
+    return pd.DataFrame(out)
+
+
+def _yoy(fr: Frame, yearly: pd.DataFrame, as_of, days) -> pd.DataFrame:
+    """Coded yearly counts (lenders, then the market) → year-over-year change.
+
+    Each year is compared with the year before in the same series; a series' first year
+    has nothing to compare with and is left out. ``ratio`` is NA when the year before had
+    no complaints.
+    """
+    y = yearly["y"].to_numpy(dtype="int64")
+    count = yearly["complaints"].to_numpy(dtype="int64")
+    # Series are runs of consecutive years (the monthly grid has no holes), so the row
+    # before is the year before unless a new series starts here.
+    cur = np.flatnonzero(~_run_starts(yearly["l"], yearly["b"]))
+    out = {
+        **fr.lender_columns(yearly["l"].to_numpy()[cur]),
+        **fr.behaviour_columns(yearly["b"].to_numpy()[cur]),
+    }
+    out["year"] = y[cur]
+    out["complaints"] = count[cur]
+    out["complaints_prev"] = count[cur - 1]
+    out["change"] = count[cur] - count[cur - 1]
+    out["ratio"] = ratio(count[cur], count[cur - 1])
+    # A comparison is provisional when either of its years is.
+    out["provisional"] = provisional(year_last_day(y[cur]), as_of, days) | provisional(
+        year_last_day(y[cur] - 1), as_of, days
+    )
+    return pd.DataFrame(out)
+
+
+def _spikes(fr: Frame, monthly: pd.DataFrame, spikes: dict, as_of, days, changes) -> pd.DataFrame:
+    """Months whose count stands far above the series' own recent past.
+
+    For each zero-filled lender × behaviour (and market × behaviour) series: baseline = the
+    median of the previous ``baseline_months`` months, spread = 1.4826 × their median
+    absolute deviation, floored at 1 complaint (a flat series has MAD 0, and one extra
+    complaint must not be a spike). score = (count − baseline) / spread. A month is a spike
+    when count ≥ ``min_count`` and score ≥ ``threshold``. Months with less than a full
+    baseline of history are not scored. Median and MAD, unlike mean and standard deviation,
+    are not dragged up by an earlier spike in the window.
+    """
+    w = int(spikes["baseline_months"])
+    # Series are runs of rows (sorted by l, b, m). Those that never reach min_count cannot
+    # spike: skip them (most of the real data).
+    starts = np.flatnonzero(_run_starts(monthly["l"], monthly["b"]))
+    x_all = monthly["complaints"].to_numpy(dtype="int64")
+    peak = np.maximum.reduceat(x_all, starts) if len(starts) else x_all
+    peak = np.repeat(peak, np.diff(np.r_[starts, len(x_all)]))
+    sub = monthly[peak >= spikes["min_count"]].reset_index(drop=True)
+    empty = {c: [] for c in ("l", "b", "m", "complaints", "baseline", "spread", "score")}
+    found = pd.DataFrame(empty)
+    if len(sub) > w:
+        # Position within its series = months of history (the grid has no holes).
+        new = _run_starts(sub["l"], sub["b"])
+        start = np.maximum.accumulate(np.where(new, np.arange(len(sub)), 0))
+        pos = np.arange(len(sub)) - start
+        scored = np.nonzero(pos >= w)[0]
+        x = sub["complaints"].to_numpy(dtype="float64")
+        windows = sliding_window_view(x, w)[scored - w]  # the w months before each row
+        med, mad = median_mad(windows)
+        spread = np.maximum(MAD_SCALE * mad, 1.0)
+        score = (x[scored] - med) / spread
+        hit = (x[scored] >= spikes["min_count"]) & (score >= spikes["threshold"])
+        rows = scored[hit]
+        found = sub.iloc[rows][["l", "b", "m", "complaints"]].assign(
+            baseline=med[hit], spread=spread[hit], score=score[hit]
+        )
+    m = found["m"].to_numpy(dtype="int64")
+    out = {**fr.lender_columns(found["l"]), **fr.behaviour_columns(found["b"])}
+    out["month"] = month_start(m)
+    out["complaints"] = found["complaints"].to_numpy(dtype="int64")
+    out["baseline"] = found["baseline"].to_numpy(dtype="float64")
+    out["spread"] = found["spread"].to_numpy(dtype="float64")
+    out["score"] = found["score"].to_numpy(dtype="float64")
+    # A label revision inside the baseline window or in the month itself can make a jump
+    # that is not a change in behaviour.
+    near = np.zeros(len(m), dtype=bool)
+    for c in changes:
+        near |= (m - w <= c) & (c <= m)
+    out["near_taxonomy_change"] = near
+    out["provisional"] = provisional(month_last_day(m), as_of, days)
+    return pd.DataFrame(out)
+
+
+# ── mixes against peers ────────────────────────────────────────────────────────────────
+
+
+def _mix(fr: Frame, pairs: pd.DataFrame, code: str, min_n: int) -> pd.DataFrame:
+    """Coded lender × category shares with Wilson intervals, market and peer comparison.
+
+    ``pairs`` has one row per (complaint, category) with lender ``l`` and category ``code``.
+    Every lender gets a row for every category (zeros included), because a peer median
+    that skipped lenders without the category would overstate it.
+
+    - share = complaints with the category / the lender's complaints; lo, hi its 95%
+      Wilson interval.
+    - others_share: the same share among all other lenders pooled.
+    - peer group: lenders with at least ``min_n`` complaints; peer_median = the median
+      share across the peer group (the lender itself included).
+    - above_peers: the lender is in the peer group and its Wilson lower bound is above
+      both the peer median and others_share: even the low end of its plausible range beats
+      the typical peer and the rest of the market. The second test matters for rare
+      behaviours, where the median peer has none (median 0) and any single complaint would
+      otherwise raise the flag.
+    """
+    n_cat = len(fr.behaviours) if code == "b" else len(fr.families)
+    n_lenders = len(fr.lender_names)
+    totals = np.bincount(fr.l, minlength=n_lenders)
+    k = np.bincount(
+        pairs["l"].to_numpy() * n_cat + pairs[code].to_numpy(), minlength=n_lenders * n_cat
+    )
+    lender = np.repeat(np.arange(n_lenders), n_cat)
+    cat = np.tile(np.arange(n_cat), n_lenders)
+    n = totals[lender]
+    market_k = np.bincount(pairs[code].to_numpy(), minlength=n_cat)[cat]
+    share = ratio(k, n)
+    lo, hi = wilson(k, n)
+    peer = n >= min_n
+    share_f = share.to_numpy(dtype="float64", na_value=np.nan)
+    peer_share = pd.Series(np.where(peer, share_f, np.nan))
+    median = peer_share.groupby(cat).median().reindex(range(n_cat)).to_numpy()[cat]
+    others = ratio(market_k - k, fr.n - n)
+    bar = np.fmax(median, others.to_numpy(dtype="float64", na_value=np.nan))
+    above = peer & (lo > np.nan_to_num(bar, nan=np.inf))
+    out = {
+        **fr.lender_columns(lender),
+        "complaints": k.astype("int64"),
+        "lender_complaints": n.astype("int64"),
+        "share": share,
+        "share_lo": pd.array(lo, dtype="Float64"),
+        "share_hi": pd.array(hi, dtype="Float64"),
+        "others_share": others,
+        "peer_median": pd.array(median, dtype="Float64"),
+        "ratio_to_peers": ratio(share_f, median),
+        "in_peer_group": peer,
+        "above_peers": above,
+    }
+    names = fr.behaviour_columns(cat) if code == "b" else fr.family_column(cat)
+    frame = pd.DataFrame(out)
+    for i, (col, values) in enumerate(names.items()):
+        frame.insert(2 + i, col, values)
+    return frame
+
+
+# ── per-lender and per-slice summaries ─────────────────────────────────────────────────
+
+
+def _lenders(fr: Frame, table: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """One row per lender: size, rank, date span, narrative coverage, tagged share."""
+    codes = np.arange(len(fr.lender_names))
+    rows = fr.rows.assign(date=table["date_received"].to_numpy(), tagged=False)
+    rows.loc[fr.pairs["row"].unique(), "tagged"] = True
+    g = rows.groupby("l")
+    complaints = g.size().reindex(codes, fill_value=0).to_numpy(dtype="int64")
+    narratives = g["text"].sum().reindex(codes, fill_value=0).to_numpy(dtype="int64")
+    tagged = g["tagged"].sum().reindex(codes, fill_value=0).to_numpy(dtype="int64")
+    out = pd.DataFrame(
+        {
+            **fr.lender_columns(codes),
+            "complaints": complaints,
+            # Equal counts share a rank (1, 2, 2, 4), so no lender is ranked by its name.
+            "rank": pd.Series(complaints).rank(method="min", ascending=False).to_numpy("int64"),
+            "first_date": g["date"].min().reindex(codes).to_numpy(dtype="datetime64[s]"),
+            "last_date": g["date"].max().reindex(codes).to_numpy(dtype="datetime64[s]"),
+            "narratives": narratives,
+            "narrative_share": ratio(narratives, complaints),
+            "tagged": tagged,
+            "tagged_share": ratio(tagged, complaints),
+            "in_peer_group": complaints >= min_n,
+        }
+    )
+    return out.sort_values(["rank", "lender"], ignore_index=True)
+
+
+def _behaviours(fr: Frame, taxonomy: dict) -> pd.DataFrame:
+    """The taxonomy as a lookup table, with each behaviour's market-wide count and share."""
+    b = np.arange(len(fr.behaviours))
+    k = np.bincount(fr.pairs["b"].to_numpy(), minlength=len(b))
+    lo, hi = wilson(k, np.full(len(b), fr.n))
+    beh = [taxonomy["behaviours"][x] for x in fr.behaviours]
+    fam = [taxonomy["families"][x["family"]] for x in beh]
+    return pd.DataFrame(
+        {
+            **fr.behaviour_columns(b),
+            "name_en": pd.array([x["name"]["en"] for x in beh], dtype="string"),
+            "name_zh": pd.array([x["name"]["zh"] for x in beh], dtype="string"),
+            "family_name_en": pd.array([x["name"]["en"] for x in fam], dtype="string"),
+            "family_name_zh": pd.array([x["name"]["zh"] for x in fam], dtype="string"),
+            "law": pd.array([x.get("law") for x in beh], dtype="string"),
+            "complaints": k.astype("int64"),
+            "all_complaints": np.full(len(b), fr.n, dtype="int64"),
+            "share": ratio(k, np.full(len(b), fr.n)),
+            "share_lo": pd.array(lo, dtype="Float64"),
+            "share_hi": pd.array(hi, dtype="Float64"),
+        }
+    )
+
+
+def _state_behaviour(fr: Frame) -> pd.DataFrame:
+    """State × behaviour counts over every behaviour; complaints without a state are left out."""
+    state = fr.rows["state"]
+    known = state.notna().to_numpy()
+    codes, states = _codes(state[known])
+    n_b = len(fr.behaviours)
+    state_of_row = np.full(fr.n, -1, dtype="int64")
+    state_of_row[known] = codes
+    s = state_of_row[fr.pairs["row"].to_numpy()]
+    keep = s >= 0
+    k = np.bincount(s[keep] * n_b + fr.pairs["b"].to_numpy()[keep], minlength=len(states) * n_b)
+    totals = np.bincount(codes, minlength=len(states))
+    st = np.repeat(np.arange(len(states)), n_b)
+    b = np.tile(np.arange(n_b), len(states))
+    return pd.DataFrame(
+        {
+            "state": pd.array(states[st] if len(states) else [], dtype="string"),
+            **fr.behaviour_columns(b),
+            "complaints": k.astype("int64"),
+            "state_complaints": totals[st].astype("int64"),
+            "share": ratio(k, totals[st]),
+        }
+    )
+
+
+def _responses(fr: Frame) -> pd.DataFrame:
+    """Per lender (then the market): company response outcomes, relief and timely rates.
+
+    relief_rate = complaints closed with any relief / complaints closed (in progress,
+    untimely and other are not closures). timely_rate = "Timely response? Yes" / complaints
+    where it is recorded.
+    """
+    rows = fr.rows
+    n_lenders = len(fr.lender_names)
+    codes = np.r_[np.arange(n_lenders), -1]
+
+    def per_lender(weights) -> np.ndarray:
+        """Sum of ``weights`` per lender, then the market total."""
+        w = np.asarray(weights, dtype="int64")
+        return np.r_[np.bincount(fr.l, weights=w, minlength=n_lenders), w.sum()].astype("int64")
+
+    outcome = rows["response"].to_numpy()
+    timely = rows["timely"]
+    out = {**fr.lender_columns(codes), "complaints": per_lender(np.ones(fr.n))}
+    for col in OUTCOMES:
+        out[col] = per_lender(outcome == col)
+    relief = sum(out[c] for c in RELIEF)
+    closed = sum(out[c] for c in CLOSED)
+    known = per_lender(timely.notna())
+    yes = per_lender(timely.fillna(False).astype(bool))
+    narratives = per_lender(rows["text"])
+    relief_lo, relief_hi = wilson(relief, closed)
+    timely_lo, timely_hi = wilson(yes, known)
+    out.update(
+        closed_total=closed,
+        relief_total=relief,
+        relief_rate=ratio(relief, closed),
+        relief_lo=pd.array(relief_lo, dtype="Float64"),
+        relief_hi=pd.array(relief_hi, dtype="Float64"),
+        timely_known=known,
+        timely_yes=yes,
+        timely_rate=ratio(yes, known),
+        timely_lo=pd.array(timely_lo, dtype="Float64"),
+        timely_hi=pd.array(timely_hi, dtype="Float64"),
+        narratives=narratives,
+        narrative_share=ratio(narratives, out["complaints"]),
+    )
+    return pd.DataFrame(out)
+
+
+def _coverage(fr: Frame, as_of, days) -> pd.DataFrame:
+    """Narrative coverage for the whole table and per year, lender and language.
+
+    ``text_tagged`` counts complaints with at least one behaviour found in their text, so a
+    reader sees how much of a text-based figure rests on how few narratives.
+    """
+    rows = fr.rows
+    slices = {
+        "all": pd.Series("all", index=rows.index, dtype="string"),
+        "year": (1970 + rows["m"] // 12).astype("int64"),
+        "lender": pd.Series(
+            pd.array(np.asarray(fr.lender_names, dtype=object)[fr.l], dtype="string")
+        ),
+        "language": rows["language"],
+    }
+    parts = []
+    for dimension, key in slices.items():
+        g = rows.groupby(key.to_numpy(), sort=True, dropna=False)
+        part = pd.DataFrame(
+            {
+                "complaints": g.size(),
+                "narratives": g["text"].sum(),
+                "text_tagged": g["text_tagged"].sum(),
+            }
+        )
+        if dimension == "all" and part.empty:  # an empty table still has its total row
+            part = pd.DataFrame(
+                {"complaints": [0], "narratives": [0], "text_tagged": [0]}, index=["all"]
+            )
+        values = part.index.to_numpy()
+        if dimension == "year":
+            last = year_last_day(values.astype("int64"))
+            flags = provisional(last, as_of, days)
+        else:
+            flags = np.zeros(len(part), dtype=bool)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "dimension": dimension,
+                    "value": pd.array(
+                        [None if pd.isna(v) else str(v) for v in values], dtype="string"
+                    ),
+                    "complaints": part["complaints"].to_numpy(dtype="int64"),
+                    "narratives": part["narratives"].to_numpy(dtype="int64"),
+                    "text_tagged": part["text_tagged"].to_numpy(dtype="int64"),
+                    "provisional": flags,
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["dimension"] = out["dimension"].astype("string")
+    out.insert(4, "narrative_share", ratio(out["narratives"], out["complaints"]))
+    out.insert(6, "text_tagged_share", ratio(out["text_tagged"], out["complaints"]))
+    return out
+
+
+def taxonomy_changes(taxonomy: dict) -> pd.DataFrame:
+    """Label revisions (every era after the first) with their names, for chart markers."""
+    eras = sorted(taxonomy["eras"], key=lambda e: str(e["start"]))[1:]
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime([str(e["start"]) for e in eras]).astype("datetime64[s]"),
+            "era": pd.array([e["id"] for e in eras], dtype="string"),
+            "name_en": pd.array([e["name"]["en"] for e in eras], dtype="string"),
+            "name_zh": pd.array([e["name"]["zh"] for e in eras], dtype="string"),
+        }
+    )
+
+
+# ── checks and entry point ─────────────────────────────────────────────────────────────
+
+SHARE_SUFFIXES = ("share", "_lo", "_hi", "_rate", "peer_median")
+
+
+def check_tables(tables: dict[str, pd.DataFrame], fr: Frame, min_n: int) -> None:
+    """Raise ValueError unless shares are within [0, 1], nothing is inf and counts reconcile."""
+    for name, df in tables.items():
+        for col in df.columns:
+            if not pd.api.types.is_float_dtype(df[col]):
+                continue
+            values = df[col].to_numpy(dtype="float64", na_value=np.nan)
+            _require(not np.isinf(values).any(), f"{name}.{col} has infinite values")
+            # A NaN that is not NA is a computed 0/0 that escaped `ratio`.
+            _require(
+                np.isnan(values).sum() == df[col].isna().sum(),
+                f"{name}.{col} has NaN that is not NA",
+            )
+            if col.endswith(SHARE_SUFFIXES):
+                ok = values[~np.isnan(values)]
+                _require(((ok >= 0) & (ok <= 1)).all(), f"{name}.{col} has shares outside [0, 1]")
+    pairs, fpairs = len(fr.pairs), len(fr.fpairs)
+    totals = np.bincount(fr.l, minlength=len(fr.lender_names))
+    peer_pairs = int((totals[fr.pairs["l"].to_numpy()] >= min_n).sum())
+    sums = {
+        "counts_monthly": peer_pairs,
+        "counts_quarterly": peer_pairs,
+        "counts_yearly": peer_pairs,
+        "market_monthly": pairs,
+        "behaviour_mix": pairs,
+        "family_monthly": fpairs,
+        "family_mix": fpairs,
+    }
+    for name, expected in sums.items():
+        got = int(tables[name]["complaints"].sum())
+        _require(
+            got == expected,
+            f"{name} counts {got} (complaint, behaviour/family) pairs, "
+            f"the classified table has {expected}",
+        )
+    _require(
+        int(tables["lenders"]["complaints"].sum()) == fr.n,
+        "lenders' complaints do not add up to the table",
+    )
+    market = tables["responses"]["lender"] == MARKET
+    _require(
+        int(tables["responses"].loc[market, "complaints"].sum()) == fr.n,
+        "responses' market row does not add up to the table",
+    )
+    with_state = int(tables["state_behaviour"]["complaints"].sum())
+    expected = int(fr.rows["state"].notna().to_numpy()[fr.pairs["row"].to_numpy()].sum())
+    _require(with_state == expected, "state_behaviour does not add up to the pairs with a state")
+
+
+def build_tables(
+    table: pd.DataFrame,
+    tags: pd.DataFrame,
+    taxonomy: dict,
+    site: dict,
+    as_of: pd.Timestamp,
+) -> dict[str, pd.DataFrame]:
+    """Classified complaints (+ long tags table) → every named table the site shows.
+
+    Tables (columns are described in data/tables.yaml): lenders, behaviours,
+    counts_monthly / counts_quarterly / counts_yearly (peer-group lenders × behaviour),
+    market_monthly, family_monthly, behaviour_mix, family_mix, yoy, state_behaviour,
+    responses, coverage, spikes, taxonomy_changes.
+
+    ``site`` supplies ``min_lender_complaints``, ``provisional_days`` and ``spikes``;
+    ``as_of`` is the date the data runs to (periods near it are provisional). Raises
+    ValueError when a sanity check fails (a share outside [0, 1], counts that do not
+    reconcile, a behaviour the taxonomy does not know).
+    """
+    as_of = pd.Timestamp(as_of)
+    days = int(site["provisional_days"])
+    min_n = int(site["min_lender_complaints"])
+    fr = Frame(table, tags, taxonomy)
+    changes = taxonomy_changes(taxonomy)
+
+    lender_m = _lender_monthly(fr, min_n)
+    market_m = _market_monthly(fr)
+    yearly = pd.concat([_roll_up(lender_m, "y"), _roll_up(market_m, "y")], ignore_index=True)
+    tables = {
+        "lenders": _lenders(fr, table.reset_index(drop=True), min_n),
+        "behaviours": _behaviours(fr, taxonomy),
+        "counts_monthly": _named_counts(fr, lender_m, as_of, days, "m"),
+        "counts_quarterly": _named_counts(fr, _roll_up(lender_m, "q"), as_of, days, "q"),
+        "counts_yearly": _named_counts(fr, yearly[yearly["l"] >= 0], as_of, days, "y"),
+        "market_monthly": _named_counts(fr, market_m, as_of, days, "m").drop(
+            columns=["lender", "lender_slug"]
+        ),
+        "family_monthly": _family_monthly(fr, as_of, days),
+        "behaviour_mix": _mix(fr, fr.pairs, "b", min_n),
+        "family_mix": _mix(fr, fr.fpairs, "f", min_n),
+        "yoy": _yoy(fr, yearly, as_of, days),
+        "state_behaviour": _state_behaviour(fr),
+        "responses": _responses(fr),
+        "coverage": _coverage(fr, as_of, days),
+        "spikes": pd.concat(
+            [
+                _spikes(fr, coded, site["spikes"], as_of, days, month_index(changes["date"]))
+                for coded in (lender_m, market_m)
+            ],
+            ignore_index=True,
+        ),
+        "taxonomy_changes": changes,
+    }
+    check_tables(tables, fr, min_n)
+    return tables

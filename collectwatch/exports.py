@@ -1,0 +1,279 @@
+"""Tidy tables → download bytes: spreadsheet-safe CSV, Table Schemas, a Data Package, citations.
+
+Pure functions: nothing here writes a file (render does). Column descriptions live in
+``data/tables.yaml``; :func:`load_table_meta` reads it and insists every published column
+is described.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .config import LANG_TEXT, STR, read_yaml
+from .errors import UserError
+
+TABLES_YAML = paths.DATA / "tables.yaml"
+TABLES_SCHEMA = {
+    "*": {
+        "title": LANG_TEXT,
+        "description": LANG_TEXT,
+        "primary_key?": [STR],
+        "fields": {"*": STR},
+    }
+}
+
+# A cell starting with one of these is a live formula in Excel, LibreOffice and Google
+# Sheets (OWASP "CSV injection"). A leading apostrophe makes the spreadsheet show it as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FLOAT_DECIMALS = 6  # shares to a millionth; more digits are noise, not precision
+
+CC0 = {
+    "name": "CC0-1.0",
+    "path": "https://creativecommons.org/publicdomain/zero/1.0/",
+    "title": "Creative Commons Zero v1.0 Universal (public domain dedication)",
+}
+CFPB = "Consumer Financial Protection Bureau, Consumer Complaint Database"
+RESOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+# ── CSV ────────────────────────────────────────────────────────────────────────────────
+
+
+def neutralise(text: pd.Series) -> pd.Series:
+    """Prefix ``'`` to every text cell that a spreadsheet would run as a formula."""
+    text = text.astype("string")
+    live = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+    return text.mask(live, "'" + text)
+
+
+def csv_column(s: pd.Series) -> pd.Series:
+    """One column as it should be written: dates as YYYY-MM-DD, floats rounded, text safe.
+
+    Numbers and booleans are written as they are (a negative number stays a number); only
+    text is neutralised.
+    """
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+        return s
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d")
+    if pd.api.types.is_float_dtype(s):
+        return s.round(FLOAT_DECIMALS)
+    return neutralise(s)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A table → CSV bytes: UTF-8 with a BOM, ``\\n`` line ends, NA as an empty cell.
+
+    The BOM makes Excel read the file as UTF-8, so Chinese text shows correctly.
+    """
+    safe = pd.DataFrame({col: csv_column(df[col]) for col in df.columns}, index=df.index)
+    text = safe.to_csv(index=False, lineterminator="\n", na_rep="")
+    return text.encode("utf-8-sig")
+
+
+# ── Table Schema and Data Package ──────────────────────────────────────────────────────
+
+
+def field_type(s: pd.Series) -> str:
+    """The Table Schema type of a column, as :func:`csv_bytes` writes it."""
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(s):
+        return "integer"
+    if pd.api.types.is_float_dtype(s):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    return "string"
+
+
+def table_schema(
+    df: pd.DataFrame, descriptions: dict[str, str], primary_key: list[str] | None = None
+) -> dict:
+    """A Frictionless Table Schema for ``df``: each column's name, type and description.
+
+    Raises ValueError for a column without a description (check with
+    :func:`load_table_meta` first to get a message that names the YAML file).
+    """
+    missing = [c for c in df.columns if not descriptions.get(c)]
+    if missing:
+        raise ValueError(f"no description for columns {missing}")
+    schema = {
+        "fields": [
+            {"name": str(col), "type": field_type(df[col]), "description": descriptions[col]}
+            for col in df.columns
+        ],
+        "missingValues": [""],
+    }
+    if primary_key:
+        schema["primaryKey"] = list(primary_key)
+    return schema
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def resource(
+    name: str, data: bytes, schema: dict, *, title: str = "", description: str = ""
+) -> dict:
+    """A Data Package resource descriptor for one CSV file written next to datapackage.json."""
+    if not RESOURCE_NAME.match(name):
+        raise ValueError(f"resource name {name!r}: use lowercase letters, digits and -_. only")
+    out = {
+        "name": name,
+        "path": f"{name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8-sig",
+        "hash": f"sha256:{sha256(data)}",
+        "bytes": len(data),
+        "schema": schema,
+    }
+    if title:
+        out["title"] = title
+    if description:
+        out["description"] = description
+    return out
+
+
+def datapackage(
+    resources: list[dict], *, sources_meta: list[dict], generated_at: str, title: str
+) -> dict:
+    """A Frictionless Data Package descriptor.
+
+    ``resources``: dicts with ``name``, ``data`` (the CSV bytes), ``schema`` and optional
+    ``title`` and ``description``, or descriptors already made by :func:`resource`.
+    ``sources_meta``: one dict per input with ``title``, ``path`` (file or URL) and
+    optionally ``retrieved`` (date) and ``sha256``. ``generated_at``: ISO 8601 timestamp.
+    """
+    sources = []
+    for i, src in enumerate(sources_meta):
+        if not src.get("title"):
+            raise ValueError(f"sources_meta[{i}] has no title")
+        entry = {"title": src["title"]}
+        for key in ("path", "retrieved"):
+            if src.get(key):
+                entry[key] = str(src[key])
+        if src.get("sha256"):
+            entry["sha256"] = src["sha256"]
+        sources.append(entry)
+    descriptors = [
+        r
+        if "path" in r
+        else resource(
+            r["name"],
+            r["data"],
+            r["schema"],
+            title=r.get("title", ""),
+            description=r.get("description", ""),
+        )
+        for r in resources
+    ]
+    names = [r["name"] for r in descriptors]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate resource names in {names}")
+    return {
+        "profile": "tabular-data-package",
+        "name": package_name(title),
+        "title": title,
+        "created": generated_at,
+        "licenses": [CC0],
+        "sources": sources,
+        "resources": descriptors,
+    }
+
+
+def package_name(title: str) -> str:
+    """A title → a Data Package name (lowercase, ``-_.`` only); "collectwatch" if none is left."""
+    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return name or "collectwatch"
+
+
+def citation(
+    title: str,
+    url: str,
+    retrieved: str,
+    generated: str,
+    *,
+    source: str = CFPB,
+    site: str = "collectwatch",
+) -> str:
+    """Suggested citation for one dataset: what it is, where from, when, and who processed it."""
+    return (
+        f"{title}. Derived from {source}, retrieved {retrieved}; "
+        f"aggregated by {site} on {generated}. {url}"
+    )
+
+
+# ── table descriptions (data/tables.yaml) ──────────────────────────────────────────────
+
+
+def load_table_meta(
+    path: Path | str = TABLES_YAML, tables: dict[str, pd.DataFrame] | None = None
+) -> dict:
+    """Read table titles and column descriptions from ``path``.
+
+    With ``tables``, also checks that every table and every column in it is described,
+    and that no described column has disappeared; raises UserError naming the file and the
+    key (``counts_monthly.fields.month``) otherwise.
+    """
+    meta = read_yaml(Path(path), TABLES_SCHEMA) or {}
+    for name, df in (tables or {}).items():
+        if name not in meta:
+            raise UserError(f"{path}: missing key {name} (no description of table {name})")
+        fields = meta[name]["fields"]
+        for col in df.columns:
+            if not str(fields.get(col) or "").strip():
+                raise UserError(f"{path}: missing key {name}.fields.{col} (no description)")
+        for col in fields:
+            if col not in df.columns:
+                raise UserError(f"{path}: unknown key {name}.fields.{col} (no such column)")
+        for col in meta[name].get("primary_key", []):
+            if col not in df.columns:
+                raise UserError(f"{path}: {name}.primary_key names unknown column {col}")
+    return meta
+
+
+def downloads(
+    tables: dict[str, pd.DataFrame],
+    meta: dict,
+    *,
+    sources_meta: list[dict],
+    generated_at: str,
+    title: str,
+    lang: str = "en",
+) -> dict[str, bytes]:
+    """Every table as ``<name>.csv`` plus ``datapackage.json``: file name → bytes.
+
+    ``meta`` is :func:`load_table_meta`'s result (checked against ``tables``).
+    """
+    files: dict[str, bytes] = {}
+    resources = []
+    for name, df in tables.items():
+        data = csv_bytes(df)
+        files[f"{name}.csv"] = data
+        info = meta[name]
+        schema = table_schema(df, info["fields"], info.get("primary_key"))
+        resources.append(
+            resource(
+                name,
+                data,
+                schema,
+                title=info["title"][lang],
+                description=info["description"][lang],
+            )
+        )
+    package = datapackage(
+        resources, sources_meta=sources_meta, generated_at=generated_at, title=title
+    )
+    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    files["datapackage.json"] = text.encode("utf-8")
+    return files
