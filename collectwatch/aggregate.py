@@ -605,6 +605,23 @@ def _state_behaviour(fr: Frame) -> pd.DataFrame:
     )
 
 
+def _lender_states(fr: Frame) -> pd.DataFrame:
+    """Lender × state complaint counts; complaints without a state are left out."""
+    rows = fr.rows[fr.rows["state"].notna()]
+    counts = rows.groupby(["l", "state"], sort=True).size()
+    codes = counts.index.get_level_values("l").to_numpy(dtype="int64")
+    totals = rows.groupby("l").size().reindex(codes).to_numpy(dtype="int64")
+    return pd.DataFrame(
+        {
+            **fr.lender_columns(codes),
+            "state": pd.array(counts.index.get_level_values("state"), dtype="string"),
+            "complaints": counts.to_numpy(dtype="int64"),
+            "lender_complaints": totals,
+            "share": ratio(counts.to_numpy(dtype="int64"), totals),
+        }
+    )
+
+
 def _responses(fr: Frame) -> pd.DataFrame:
     """Per lender (then the market): company response outcomes, relief and timely rates.
 
@@ -815,6 +832,7 @@ def build_tables(
         "family_mix": _mix(fr, fr.fpairs, "f", min_n),
         "yoy": _yoy(fr, yearly, as_of, days),
         "state_behaviour": _state_behaviour(fr),
+        "lender_states": _lender_states(fr),
         "responses": _responses(fr),
         "coverage": _coverage(fr, as_of, days),
         "spikes": pd.concat(

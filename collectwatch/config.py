@@ -90,6 +90,8 @@ TAXONOMY_SCHEMA = {
     "channels?": [{"id": STR, "lang": STR, "pattern": STR, "name": LANG_TEXT}],
 }
 
+UI_SCHEMA = {"*": LANG_TEXT}
+
 SITE_SCHEMA = {
     "title": LANG_TEXT,
     "base_url": STR,
@@ -111,6 +113,7 @@ class Config:
     sources: dict
     taxonomy: dict
     lenders: dict
+    ui: dict
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -214,5 +217,6 @@ def load_config(config_file: Path | None = None) -> Config:
         sources=read_yaml(files["sources"], SOURCES_SCHEMA),
         taxonomy=taxonomy,
         lenders=read_yaml(files["lenders"], LENDERS_SCHEMA),
+        ui=read_yaml(paths.UI_YAML, UI_SCHEMA),
         files=files,
     )

@@ -59,7 +59,7 @@ def _scores(truth: pd.DataFrame, pred: pd.DataFrame, key: str, names: list[str])
     return out
 
 
-def evaluate(df: pd.DataFrame, taxonomy: dict) -> dict:
+def evaluate(df: pd.DataFrame, taxonomy: dict, tags: pd.DataFrame | None = None) -> dict:
     """Score the narrative rules against the labels of ``df`` (a canonical table).
 
     Only complaints that have both a mapped label and a narrative count. Returns a dict:
@@ -73,7 +73,8 @@ def evaluate(df: pd.DataFrame, taxonomy: dict) -> dict:
       which behaviour the label gave: ``predicted, actual, complaints, share`` (share of all
       text predictions of B), the top few per B.
     """
-    _, tags = classify(df, taxonomy)
+    if tags is None:  # the build passes the tags it already has
+        _, tags = classify(df, taxonomy)
     tags = tags.assign(row=tags["source"] + "\x1f" + tags["complaint_id"])
     labelled = set(tags.loc[tags["kind"] == "label", "row"])
     has_text = df["narrative"].astype("str").str.strip().str.len().fillna(0).gt(0)
@@ -101,9 +102,8 @@ def evaluate(df: pd.DataFrame, taxonomy: dict) -> dict:
     wrong = wrong[wrong["behaviour"] != wrong["behaviour_label"]]
     # A complaint whose label agrees is not a confusion, even if it has a second label row.
     agree = set(zip(truth["row"], truth["behaviour"], strict=True))
-    wrong = wrong[
-        [(r, b) not in agree for r, b in zip(wrong["row"], wrong["behaviour"], strict=True)]
-    ]
+    keep = [(r, b) not in agree for r, b in zip(wrong["row"], wrong["behaviour"], strict=True)]
+    wrong = wrong.loc[pd.Series(keep, index=wrong.index, dtype=bool)]
     conf = (
         wrong.groupby(["behaviour", "behaviour_label"])
         .size()
@@ -112,7 +112,7 @@ def evaluate(df: pd.DataFrame, taxonomy: dict) -> dict:
         .rename(columns={"behaviour": "predicted", "behaviour_label": "actual"})
     )
     totals = per_b.set_index("behaviour")["predicted"]
-    conf["share"] = conf["complaints"] / conf["predicted"].map(totals)
+    conf["share"] = conf["complaints"] / conf["predicted"].map(totals).astype("float64")
     conf = (
         conf.sort_values(["predicted", "complaints", "actual"], ascending=[True, False, True])
         .groupby("predicted")

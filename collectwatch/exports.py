@@ -18,7 +18,7 @@ from . import paths
 from .config import LANG_TEXT, STR, read_yaml
 from .errors import UserError
 
-TABLES_YAML = paths.DATA / "tables.yaml"
+TABLES_YAML = paths.TABLES_YAML
 TABLES_SCHEMA = {
     "*": {
         "title": LANG_TEXT,

@@ -1,0 +1,48 @@
+# Every target creates .venv on first use, so `make site` and `make test` work on a fresh
+# clone with only Python 3.11+ installed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help site real test lint format eval bench demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench,search]'
+	touch $(STAMP)
+
+site: $(STAMP) ## Build site/ from the bundled synthetic demo data
+	$(PY) build.py
+
+real: $(STAMP) ## Build out/real/ from the real CFPB samples in ../shared/data/real
+	$(PY) build.py --input ../shared/data/real/cfpb/*.csv --out out/real
+
+test: $(STAMP) ## Run the whole test suite (browser tests need Chromium)
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff check, ruff format --check, actionlint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@if ls .github/workflows/*.yml >/dev/null 2>&1; then $(VENV)/bin/actionlint; fi
+
+format: $(STAMP) ## Apply ruff's formatting and fixable lint
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+eval: $(STAMP) ## Measure the narrative rules against CFPB labels in the real samples
+	$(PY) -m collectwatch.evaluate ../shared/data/real/cfpb/*.csv
+
+demo: $(STAMP) ## Regenerate the synthetic demo data
+	$(PY) data/demo/generate.py
+
+bench: $(STAMP) ## Benchmarks at scale; writes docs/benchmarks.md (not part of make test)
+	$(PY) benchmarks/run.py
+
+clean: ## Remove build output and caches
+	rm -rf site out .cache .pytest_cache

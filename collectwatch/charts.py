@@ -1,0 +1,1491 @@
+"""Tidy tables (from aggregate) → Charts: Plotly figures as plain dicts, with their numbers.
+
+Pure functions: no I/O apart from :func:`load_text`, which reads the chart wording from
+``data/charts.yaml`` once. Each chart function returns a **Chart** dict:
+
+- ``id``: unique and URL-safe (``market-family-trend``, ``lender-<slug>-mix``); the same in
+  every language, so one CSV at ``/data/charts/<id>.csv`` serves all of them.
+- ``title``, ``summary`` (one sentence generated from the data), ``source``: text in the
+  chart's language.
+- ``figure``: Plotly figure JSON (``{"data": [...], "layout": {...}}``), compact: no
+  template, months as ``"YYYY-MM"``, shares rounded to 4 decimals, only stdlib types, no NaN.
+- ``data``: a DataFrame of exactly the numbers drawn, with language-independent ids.
+- ``table``: ``{"columns": [...], "rows": [[...]]}``, the same numbers formatted for reading,
+  for an accessible table that works without JavaScript.
+- ``facts``: the raw values the summary was written from (for article text).
+- ``empty``: True when there was too little to draw; the figure then holds only a message.
+
+Every time chart shades the provisional months and marks the CFPB label revisions that fall
+inside its range with a dotted line, since a jump there is a change of form, not behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .config import LANG_TEXT, STR, read_yaml
+
+CHARTS_YAML = paths.DATA / "charts.yaml"
+CHARTS_SCHEMA = {
+    "common": {"*": LANG_TEXT},
+    "month_names": {"en": [STR], "zh": [STR]},
+    "change": {"up": LANG_TEXT, "down": LANG_TEXT, "same": LANG_TEXT},
+    "outcomes": {"*": LANG_TEXT},
+    "charts": {"*": {"*": LANG_TEXT}},
+}
+
+MARKET = "All lenders"  # aggregate.MARKET: the market-wide rows of a table
+MIN_COMPLAINTS = 2  # below this a chart has nothing to show: it shows the empty state
+SHARE_DIGITS = 4
+TOP_N = 10  # bars in "top" charts unless the caller asks for another number
+SPIKE_SERIES = 3  # behaviours drawn in a spikes chart: those with the latest spikes
+LENDER_FAMILIES = 3  # families first shown on a company's trend (the others a click away)
+
+# The two-letter codes plotly's "USA-states" map draws: the 50 states and DC.
+# fmt: off
+US_STATES = frozenset({
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID",
+    "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO",
+    "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
+    "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+})
+# fmt: on
+
+# ── theme ──────────────────────────────────────────────────────────────────────────────
+
+FONT = (
+    'system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "PingFang SC", '
+    '"Microsoft YaHei", sans-serif'
+)
+# Okabe–Ito, reordered so the first colours read on light and dark backgrounds alike
+# (their black is replaced by grey, their yellow comes last).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+NEUTRAL = "#999999"  # totals, peers, the market
+GRID = "rgba(128,128,128,0.25)"
+LINE = "rgba(128,128,128,0.6)"
+SHADE = "rgba(128,128,128,0.18)"
+# Mid grey reads on white and on near-black; the page may set its own text colour at render.
+TEXT_COLOUR = "#808080"
+
+THEME = {
+    "font": {"family": FONT, "size": 13, "color": TEXT_COLOUR},
+    "colorway": PALETTE,
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "autosize": True,
+    "margin": {"l": 8, "r": 8, "t": 24, "b": 8},
+    # At the foot of the whole figure, below the axis titles; the plot shrinks to make room.
+    "legend": {
+        "orientation": "h",
+        "x": 0,
+        "xanchor": "left",
+        "y": 0,
+        "yanchor": "bottom",
+        "yref": "container",
+    },
+    "hoverlabel": {"font": {"family": FONT}},
+    "separators": ".,",
+}
+AXIS = {"gridcolor": GRID, "linecolor": LINE, "zerolinecolor": LINE, "automargin": True}
+HEIGHT = 300  # time charts, before their legend; bar charts grow with their number of bars
+BAND_PX = 42  # height of one category in a bar chart: its name above, its bar(s) below
+
+
+# ── text ───────────────────────────────────────────────────────────────────────────────
+
+
+@lru_cache(maxsize=4)
+def load_text(path: Path = CHARTS_YAML) -> dict:
+    """Read and validate data/charts.yaml (titles, labels, summary templates per language)."""
+    return read_yaml(Path(path), CHARTS_SCHEMA)
+
+
+def _text(text: dict | None) -> dict:
+    return load_text() if text is None else text
+
+
+def _t(text: dict, lang: str, *keys: str, **values) -> str:
+    node = text
+    for key in keys:
+        node = node[key]
+    template = node[lang]
+    return template.format(**values) if values else template
+
+
+def _count(n) -> str:
+    return f"{int(n):,}"
+
+
+def _pct(p) -> str:
+    return "" if p is None else f"{p * 100:.1f}%"
+
+
+def _month_words(month: str, text: dict, lang: str) -> str:
+    """'2026-09' → 'September 2026' / '2026年9月'."""
+    year, m = (int(x) for x in month[:7].split("-"))
+    name = text["month_names"][lang][m - 1]
+    return _t(text, lang, "common", "month_format", year=year, month=m, month_name=name)
+
+
+def slug(value: str) -> str:
+    """An id fit for a URL: lower case, runs of anything else than a-z and 0-9 → '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") or "x"
+
+
+# ── values: plain, rounded, JSON-safe ──────────────────────────────────────────────────
+
+
+def _native(value, digits: int | None = None):
+    """numpy/pandas scalar → int, float, str, bool or None (for NA and NaN)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return round(value, digits) if digits is not None else value
+    return value
+
+
+def values(series: pd.Series, digits: int | None = None) -> list:
+    """A column as a list of plain Python values, NA → None, floats rounded to ``digits``."""
+    return [_native(v, digits) for v in series.astype(object)]
+
+
+def _months(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).dt.strftime("%Y-%m").astype("string")
+
+
+def _shares(series: pd.Series) -> pd.Series:
+    return series.astype("Float64").round(SHARE_DIGITS)
+
+
+def figure_json(fig: dict) -> str:
+    """A figure as compact JSON that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e``, ``\\u0026``, so no company name
+    can close the script element or open a comment. NaN is refused (it is not JSON).
+    """
+    text = json.dumps(fig, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for char, escaped in (
+        ("&", "\\u0026"),
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+# ── building blocks ────────────────────────────────────────────────────────────────────
+
+
+def _layout(**extra) -> dict:
+    """The theme (a fresh copy: callers may change it) with ``extra`` on top."""
+    return {**copy.deepcopy(THEME), **extra}
+
+
+def _axis(**extra) -> dict:
+    return {**AXIS, **extra}
+
+
+def _chart(
+    chart_id: str,
+    title: str,
+    summary: str,
+    figure: dict,
+    data: pd.DataFrame,
+    table: dict,
+    text: dict,
+    lang: str,
+    facts: dict | None = None,
+    empty: bool = False,
+) -> dict:
+    return {
+        "id": chart_id,
+        "title": title,
+        "summary": summary,
+        "figure": figure,
+        "data": data.reset_index(drop=True),
+        "table": table,
+        "source": _t(text, lang, "common", "source"),
+        "facts": facts or {},
+        "empty": empty,
+    }
+
+
+def _empty(
+    chart_id: str,
+    title: str,
+    data: pd.DataFrame,
+    columns: list[str],
+    text: dict,
+    lang: str,
+    message: str | None = None,
+) -> dict:
+    """A chart with nothing to draw: the message in place of the plot, an empty table."""
+    message = message or _t(text, lang, "common", "empty")
+    figure = {
+        "data": [],
+        "layout": _layout(
+            height=160,
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            annotations=[
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                }
+            ],
+        ),
+    }
+    return _chart(
+        chart_id,
+        title,
+        message,
+        figure,
+        data.iloc[0:0],
+        {"columns": columns, "rows": []},
+        text,
+        lang,
+        empty=True,
+    )
+
+
+def _next_month(month: str) -> str:
+    return (pd.Period(month, "M") + 1).strftime("%Y-%m")
+
+
+def _time_layout(
+    data: pd.DataFrame, taxonomy: dict, text: dict, lang: str, y_title: str, legend_rows: int
+):
+    """Layout of a monthly chart: provisional months shaded, label revisions marked."""
+    months = sorted(data["month"].unique())
+    first, last = months[0], months[-1]
+    shapes, annotations = [], []
+    provisional = sorted(data.loc[data["provisional"], "month"].unique())
+    if provisional:
+        # From halfway after the last complete month to halfway into the month after the
+        # last provisional one: the shade covers the provisional points and the line into them.
+        start = (pd.Period(provisional[0], "M") - 1).strftime("%Y-%m") + "-16"
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": start if start > first else provisional[0],
+                "x1": provisional[-1] + "-16",
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": SHADE,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": _t(text, lang, "common", "provisional"),
+                "showlegend": True,
+            }
+        )
+    span_end = _next_month(last)
+    label = _t(text, lang, "common", "labels_revised")
+    t0, t1 = pd.Timestamp(first + "-01"), pd.Timestamp(span_end + "-01")
+    for era in sorted(taxonomy["eras"], key=lambda e: str(e["start"]))[1:]:
+        day = pd.Timestamp(str(era["start"]))
+        if not t0 <= day < t1:
+            continue
+        x = day.strftime("%Y-%m-%d")
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": LINE, "width": 1, "dash": "dot"},
+            }
+        )
+        # Written up along the line, so that two revisions a few years apart do not
+        # collide on a phone.
+        annotations.append(
+            {
+                "text": label,
+                "x": x,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "xanchor": "right",
+                "yanchor": "top",
+                "textangle": -90,
+                "showarrow": False,
+                "font": {"size": 10},
+            }
+        )
+    return _layout(
+        # Room for the plot and for a legend of one entry per row on a phone.
+        height=HEIGHT + 22 * legend_rows,
+        hovermode="x unified",
+        showlegend=True,
+        xaxis=_axis(type="date", tickformat="%Y", hoverformat="%Y-%m"),
+        yaxis=_axis(title={"text": y_title}, rangemode="tozero", hoverformat=",d"),
+        shapes=shapes,
+        annotations=annotations,
+    )
+
+
+def _time_chart(
+    chart_id: str,
+    title: str,
+    summary: str,
+    data: pd.DataFrame,
+    names: dict[str, str],
+    colours: dict[str, str],
+    taxonomy: dict,
+    text: dict,
+    lang: str,
+    y_title: str,
+    facts: dict,
+    extra_traces: list | None = None,
+    hidden: frozenset = frozenset(),
+) -> dict:
+    """Monthly lines, one per ``series`` of ``data`` (series, month, complaints, provisional).
+
+    Series in ``hidden`` start switched off (a click on their legend entry shows them).
+    """
+    traces = []
+    for series, name in names.items():
+        rows = data[data["series"] == series]
+        trace = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": name,
+            "x": values(rows["month"]),
+            "y": values(rows["complaints"]),
+            "line": {"color": colours[series], "width": 2},
+        }
+        if series in hidden:
+            trace["visible"] = "legendonly"
+        traces.append(trace)
+    traces += extra_traces or []
+    # One legend row per trace on a phone, and one for the provisional shade.
+    layout = _time_layout(data, taxonomy, text, lang, y_title, len(traces) + 1)
+    figure = {"data": traces, "layout": layout}
+    return _chart(
+        chart_id,
+        title,
+        summary,
+        figure,
+        data,
+        _wide_table(data, names, text, lang),
+        text,
+        lang,
+        facts,
+    )
+
+
+def _wide_table(data: pd.DataFrame, names: dict[str, str], text: dict, lang: str) -> dict:
+    """Long monthly data → one row per month, one column per series."""
+    wide = data.pivot(index="month", columns="series", values="complaints")
+    flags = data.groupby("month")["provisional"].any()
+    mark = _t(text, lang, "common", "provisional_mark")
+    rows = []
+    for month in wide.index:
+        label = month + (mark if flags[month] else "")
+        rows.append([label, *(_cell_count(wide.at[month, s]) for s in names)])
+    return {"columns": [_t(text, lang, "common", "month"), *names.values()], "rows": rows}
+
+
+def _cell_count(value) -> str:
+    value = _native(value)
+    return "" if value is None else _count(value)
+
+
+def _compare(monthly: pd.DataFrame) -> dict:
+    """Facts for a trend sentence from one monthly series (month, complaints, provisional).
+
+    Compares the last 12 complete (not provisional) months with the 12 before; with fewer
+    than 24 complete months, gives the total of the complete months instead (``previous``
+    is then None). Provisional months are left out: they will still grow.
+    """
+    done = monthly[~monthly["provisional"]]
+    if done.empty:  # everything is provisional: say what there is
+        done = monthly
+    counts = [int(x) for x in done["complaints"]]
+    facts = {
+        "end": str(done["month"].iloc[-1]),
+        "provisional": bool(monthly["provisional"].any()),
+    }
+    if len(counts) >= 24:
+        facts.update(
+            recent=sum(counts[-12:]),
+            previous=sum(counts[-24:-12]),
+            start=str(done["month"].iloc[-12]),
+        )
+    else:
+        facts.update(recent=sum(counts), previous=None, start=str(done["month"].iloc[0]))
+    return facts
+
+
+def _trend_summary(facts: dict, chart: str, text: dict, lang: str, **names) -> str:
+    note = _t(text, lang, "common", "provisional_note") if facts["provisional"] else ""
+    words = {
+        **names,
+        "recent": _count(facts["recent"]),
+        "start": _month_words(facts["start"], text, lang),
+        "end": _month_words(facts["end"], text, lang),
+        "note": note,
+    }
+    if facts["previous"] is None:
+        return _t(text, lang, "charts", chart, "summary_short", **words)
+    recent, previous = facts["recent"], facts["previous"]
+    change = "up" if recent > previous else "down" if recent < previous else "same"
+    words.update(previous=_count(previous), change=_t(text, lang, "change", change))
+    return _t(text, lang, "charts", chart, "summary", **words)
+
+
+def _family_colours(taxonomy: dict) -> dict[str, str]:
+    """Each family keeps its colour on every chart (taxonomy order)."""
+    return {f: PALETTE[i % len(PALETTE)] for i, f in enumerate(taxonomy["families"])}
+
+
+def _behaviour_colour(taxonomy: dict, behaviour: str) -> str:
+    return _family_colours(taxonomy)[taxonomy["behaviours"][behaviour]["family"]]
+
+
+def _name(taxonomy: dict, kind: str, key: str, lang: str) -> str:
+    return taxonomy[kind][key]["name"][lang]
+
+
+def _lender_name(tables: dict, lender_slug: str) -> str | None:
+    lenders = tables["lenders"]
+    hit = lenders.loc[lenders["lender_slug"].astype("string") == lender_slug, "lender"]
+    return str(hit.iloc[0]) if len(hit) else None
+
+
+def _bar_layout(names: list[str], band_px: int = BAND_PX, **extra) -> dict:
+    """Layout of horizontal bars, one category per name, top to bottom.
+
+    Each name is written above its bar rather than beside it: on a 360-px phone, names
+    beside the bars would take half the width. ``band_px`` is the height of one category.
+    """
+    gap = 0.45
+    labels = [
+        {
+            "text": name,
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": name,
+            "yref": "y",
+            "yanchor": "bottom",
+            "yshift": round(band_px * (1 - gap) / 2),
+            "showarrow": False,
+            "font": {"size": 12},
+        }
+        for name in names
+    ]
+    return _layout(
+        height=90 + band_px * max(len(names), 1),
+        bargap=gap,
+        yaxis=_axis(type="category", autorange="reversed", showticklabels=False, showgrid=False),
+        annotations=labels,
+        **extra,
+    )
+
+
+def _error_x(data: pd.DataFrame, colour: str) -> dict:
+    """95% interval around ``share`` from ``share_lo`` and ``share_hi`` (rounded alike)."""
+    share = data["share"].astype("Float64")
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": values((data["share_hi"] - share).round(SHARE_DIGITS), SHARE_DIGITS),
+        "arrayminus": values((share - data["share_lo"]).round(SHARE_DIGITS), SHARE_DIGITS),
+        "color": colour,
+        "thickness": 1.5,
+        "width": 3,
+    }
+
+
+def _interval_cell(lo, hi) -> str:
+    lo, hi = _native(lo), _native(hi)
+    return "" if lo is None or hi is None else f"{_pct(lo)}–{_pct(hi)}"
+
+
+# ── overview ───────────────────────────────────────────────────────────────────────────
+
+
+def family_trend(
+    tables: dict, taxonomy: dict, lang: str = "en", *, text: dict | None = None
+) -> dict:
+    """Monthly complaints per behaviour family, all companies (``family_monthly``).
+
+    ``data``: series (family id), month, complaints, provisional.
+    """
+    text = _text(text)
+    chart_id = "market-family-trend"
+    title = _t(text, lang, "charts", "family_trend", "title")
+    fm = tables["family_monthly"]
+    data = pd.DataFrame(
+        {
+            "series": fm["family"].astype("string"),
+            "month": _months(fm["month"]),
+            "complaints": fm["complaints"].astype("Int64"),
+            "provisional": fm["provisional"].astype(bool),
+        }
+    )
+    columns = [_t(text, lang, "common", "month")]
+    if data.empty or int(fm["all_complaints"].groupby(fm["month"]).first().sum()) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    families = [f for f in taxonomy["families"] if f in set(data["series"])]
+    names = {f: _name(taxonomy, "families", f, lang) for f in families}
+    per_family = {f: _compare(data[data["series"] == f]) for f in families}
+    top = max(families, key=lambda f: (per_family[f]["recent"], -families.index(f)))
+    facts = {"family": top, **per_family[top]}
+    summary = _trend_summary(facts, "family_trend", text, lang, family=names[top])
+    return _time_chart(
+        chart_id,
+        title,
+        summary,
+        data,
+        names,
+        _family_colours(taxonomy),
+        taxonomy,
+        text,
+        lang,
+        _t(text, lang, "charts", "family_trend", "y"),
+        facts,
+    )
+
+
+def top_lenders(
+    tables: dict, taxonomy: dict, lang: str = "en", *, n: int = 15, text: dict | None = None
+) -> dict:
+    """The ``n`` companies with the most complaints (``lenders``), as horizontal bars.
+
+    ``data``: rank, lender, lender_slug, complaints. Each bar's customdata is the lender's
+    slug, for a click-through to /lenders/<slug>/.
+    """
+    text = _text(text)
+    chart_id = "top-lenders"
+    title = _t(text, lang, "charts", "top_lenders", "title")
+    lenders = tables["lenders"].sort_values(["rank", "lender"], kind="stable")
+    total = int(lenders["complaints"].sum())
+    top = lenders[lenders["complaints"] > 0].head(n)
+    data = pd.DataFrame(
+        {
+            "rank": top["rank"].astype("Int64"),
+            "lender": top["lender"].astype("string"),
+            "lender_slug": top["lender_slug"].astype("string"),
+            "complaints": top["complaints"].astype("Int64"),
+        }
+    )
+    columns = [
+        _t(text, lang, "common", "rank"),
+        _t(text, lang, "common", "lender"),
+        _t(text, lang, "common", "complaints"),
+    ]
+    if data.empty or total < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    names = values(data["lender"])
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": values(data["complaints"]),
+                "y": names,
+                "customdata": values(data["lender_slug"]),
+                "marker": {"color": PALETTE[0]},
+                "hovertemplate": "%{y}: %{x:,}<extra></extra>",
+            }
+        ],
+        "layout": _bar_layout(
+            names,
+            showlegend=False,
+            xaxis=_axis(title={"text": _t(text, lang, "charts", "top_lenders", "x")}),
+        ),
+    }
+    first = data.iloc[0]
+    facts = {
+        "lender": str(first["lender"]),
+        "complaints": int(first["complaints"]),
+        "total": total,
+        "share": round(int(first["complaints"]) / total, SHARE_DIGITS),
+    }
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "top_lenders",
+        "summary",
+        lender=facts["lender"],
+        n=_count(facts["complaints"]),
+        total=_count(total),
+        share=_pct(facts["share"]),
+    )
+    rows = [[str(r.rank), r.lender, _count(r.complaints)] for r in data.itertuples()]
+    table = {"columns": columns, "rows": rows}
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+def state_map(
+    tables: dict,
+    taxonomy: dict,
+    lang: str = "en",
+    *,
+    behaviour: str | None = None,
+    text: dict | None = None,
+) -> dict:
+    """US state choropleth (``state_behaviour``): complaints per state, or with
+    ``behaviour`` the behaviour's share of each state's complaints.
+
+    ``locationmode`` is "USA-states"; only the 50 states and DC are drawn (the map has no
+    shapes for territories). ``data``: state, complaints, state_complaints, share (the last
+    two only with ``behaviour``). The page must serve the topojson itself (config
+    ``topojsonURL``; file ``usa_110m.json``).
+    """
+    text = _text(text)
+    key = "behaviour_state_map" if behaviour else "state_map"
+    words = {"behaviour": _name(taxonomy, "behaviours", behaviour, lang)} if behaviour else {}
+    chart_id = f"behaviour-{slug(behaviour)}-map" if behaviour else "states-map"
+    title = _t(text, lang, "charts", key, "title", **words)
+    sb = tables["state_behaviour"]
+    sb = sb[sb["state"].astype("string").isin(US_STATES)]
+    if behaviour:
+        rows = sb[sb["behaviour"].astype("string") == behaviour]
+        data = pd.DataFrame(
+            {
+                "state": rows["state"].astype("string"),
+                "complaints": rows["complaints"].astype("Int64"),
+                "state_complaints": rows["state_complaints"].astype("Int64"),
+                "share": _shares(rows["share"]),
+            }
+        )
+    else:
+        firsts = sb.groupby(sb["state"].astype("string"), sort=True)["state_complaints"].first()
+        data = pd.DataFrame(
+            {
+                "state": pd.array(firsts.index, dtype="string"),
+                "complaints": pd.array(firsts.to_numpy(), dtype="Int64"),
+            }
+        )
+    data = data.sort_values("state", kind="stable").reset_index(drop=True)
+    columns = [_t(text, lang, "common", "state"), _t(text, lang, "common", "complaints")]
+    if behaviour:
+        columns += [_t(text, lang, "common", "all_complaints"), _t(text, lang, "common", "share")]
+    if data.empty or int(data["complaints"].sum()) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    if behaviour:
+        z = values(data["share"], SHARE_DIGITS)
+        custom = [
+            [k, n]
+            for k, n in zip(
+                values(data["complaints"]), values(data["state_complaints"]), strict=True
+            )
+        ]
+        hover = "%{location}: %{z:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>"
+        tickformat = ".0%"
+    else:
+        z, custom = values(data["complaints"]), None
+        hover = "%{location}: %{z:,}<extra></extra>"
+        tickformat = ","
+    trace = {
+        "type": "choropleth",
+        "locationmode": "USA-states",
+        "locations": values(data["state"]),
+        "z": z,
+        "zmin": 0,
+        "colorscale": "Cividis",
+        "reversescale": True,
+        "marker": {"line": {"color": LINE, "width": 0.5}},
+        "hovertemplate": hover,
+        "colorbar": {
+            "title": {"text": _t(text, lang, "charts", key, "colorbar"), "side": "top"},
+            "orientation": "h",
+            "thickness": 10,
+            "len": 0.8,
+            "x": 0.5,
+            "xanchor": "center",
+            "y": 0,
+            "yanchor": "top",
+            "tickformat": tickformat,
+        },
+    }
+    if custom is not None:
+        trace["customdata"] = custom
+    figure = {
+        "data": [trace],
+        "layout": _layout(
+            height=360,
+            showlegend=False,
+            geo={
+                "scope": "usa",
+                "bgcolor": "rgba(0,0,0,0)",
+                "showlakes": False,
+                "showland": True,
+                "landcolor": SHADE,
+                "subunitcolor": LINE,
+            },
+        ),
+    }
+    top = data.sort_values(["complaints", "state"], ascending=[False, True], kind="stable").iloc[0]
+    facts = {"state": str(top["state"]), "complaints": int(top["complaints"])}
+    if behaviour:
+        facts.update(
+            behaviour=behaviour,
+            state_complaints=int(top["state_complaints"]),
+            share=_native(top["share"], SHARE_DIGITS),
+        )
+        summary = _t(
+            text,
+            lang,
+            "charts",
+            key,
+            "summary",
+            state=facts["state"],
+            k=_count(facts["complaints"]),
+            share=_pct(facts["share"]),
+            **words,
+        )
+        rows = [
+            [r.state, _count(r.complaints), _count(r.state_complaints), _pct(_native(r.share))]
+            for r in data.itertuples()
+        ]
+    else:
+        facts["total"] = int(data["complaints"].sum())
+        summary = _t(
+            text,
+            lang,
+            "charts",
+            key,
+            "summary",
+            state=facts["state"],
+            k=_count(facts["complaints"]),
+            n=_count(facts["total"]),
+        )
+        rows = [[r.state, _count(r.complaints)] for r in data.itertuples()]
+    table = {"columns": columns, "rows": rows}
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+# ── one lender ─────────────────────────────────────────────────────────────────────────
+
+
+def lender_trend(
+    tables: dict, taxonomy: dict, lender_slug: str, lang: str = "en", *, text: dict | None = None
+) -> dict:
+    """A company's complaints per month (``counts_monthly``): all complaints, and one line
+    per behaviour family.
+
+    A family's line adds up its behaviours' counts, so a complaint with two behaviours of
+    one family counts twice there (the y axis says so); the "all" line counts complaints.
+    ``data``: series ("all" or a family id), month, complaints, provisional.
+    """
+    text = _text(text)
+    chart_id = f"lender-{slug(lender_slug)}-trend"
+    lender = _lender_name(tables, lender_slug) or lender_slug
+    title = _t(text, lang, "charts", "lender_trend", "title", lender=lender)
+    cm = tables["counts_monthly"]
+    cm = cm[cm["lender_slug"].astype("string") == lender_slug]
+    month = _months(cm["month"])
+    per_month = cm.groupby(month, sort=True).agg(
+        all_complaints=("all_complaints", "first"), provisional=("provisional", "first")
+    )
+    families = cm.groupby([cm["family"].astype("string"), month], sort=True)["complaints"].sum()
+    fam_ids = [f for f in taxonomy["families"] if f in families.index.get_level_values(0)]
+    parts = [
+        pd.DataFrame(
+            {
+                "series": "all",
+                "month": per_month.index.astype("string"),
+                "complaints": per_month["all_complaints"].to_numpy(),
+            }
+        )
+    ]
+    for fam in fam_ids:
+        counts = families.loc[fam].reindex(per_month.index, fill_value=0)
+        parts.append(
+            pd.DataFrame(
+                {"series": fam, "month": counts.index.astype("string"), "complaints": counts}
+            )
+        )
+    data = pd.concat(parts, ignore_index=True)
+    data = pd.DataFrame(
+        {
+            "series": data["series"].astype("string"),
+            "month": data["month"].astype("string"),
+            "complaints": data["complaints"].astype("Int64"),
+            "provisional": data["month"].map(per_month["provisional"]).astype(bool),
+        }
+    )
+    columns = [_t(text, lang, "common", "month")]
+    if per_month.empty or int(per_month["all_complaints"].sum()) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    names = {"all": _t(text, lang, "common", "all_complaints")}
+    names.update({f: _name(taxonomy, "families", f, lang) for f in fam_ids})
+    # A company's monthly counts are small: eight tangled lines say less than four, so
+    # only its largest families start visible.
+    sizes = {f: int(families.loc[f].sum()) for f in fam_ids}
+    shown = sorted(fam_ids, key=lambda f: (-sizes[f], fam_ids.index(f)))[:LENDER_FAMILIES]
+    colours = {"all": NEUTRAL, **_family_colours(taxonomy)}
+    facts = {"lender": lender, **_compare(data[data["series"] == "all"])}
+    summary = _trend_summary(facts, "lender_trend", text, lang, lender=lender)
+    return _time_chart(
+        chart_id,
+        title,
+        summary,
+        data,
+        names,
+        colours,
+        taxonomy,
+        text,
+        lang,
+        _t(text, lang, "charts", "lender_trend", "y"),
+        facts,
+        hidden=frozenset(fam_ids) - set(shown),
+    )
+
+
+def lender_mix(
+    tables: dict,
+    taxonomy: dict,
+    lender_slug: str,
+    lang: str = "en",
+    *,
+    level: str = "behaviour",
+    text: dict | None = None,
+) -> dict:
+    """A company's share of complaints per behaviour (``behaviour_mix``) or per family
+    (``family_mix``, ``level="family"``), with 95% Wilson intervals and the peer median.
+
+    Categories with no complaints at the company and a peer median of 0 are left out.
+    ``data``: category, complaints, lender_complaints, share, share_lo, share_hi,
+    peer_median, above_peers.
+    """
+    text = _text(text)
+    if level not in ("behaviour", "family"):
+        raise ValueError(f"lender_mix: level must be 'behaviour' or 'family', not {level!r}")
+    kind = "behaviours" if level == "behaviour" else "families"
+    mix = tables["behaviour_mix" if level == "behaviour" else "family_mix"]
+    suffix = "mix" if level == "behaviour" else "family-mix"
+    chart_id = f"lender-{slug(lender_slug)}-{suffix}"
+    lender = _lender_name(tables, lender_slug) or lender_slug
+    title_key = "title" if level == "behaviour" else "title_family"
+    title = _t(text, lang, "charts", "lender_mix", title_key, lender=lender)
+    rows = mix[mix["lender_slug"].astype("string") == lender_slug]
+    order = {c: i for i, c in enumerate(taxonomy[kind])}
+    rows = rows.assign(_order=rows[level].astype("string").map(order)).sort_values("_order")
+    data = pd.DataFrame(
+        {
+            "category": rows[level].astype("string"),
+            "complaints": rows["complaints"].astype("Int64"),
+            "lender_complaints": rows["lender_complaints"].astype("Int64"),
+            "share": _shares(rows["share"]),
+            "share_lo": _shares(rows["share_lo"]),
+            "share_hi": _shares(rows["share_hi"]),
+            "peer_median": _shares(rows["peer_median"]),
+            "above_peers": rows["above_peers"].astype(bool),
+        }
+    )
+    n = int(data["lender_complaints"].iloc[0]) if len(data) else 0
+    data = data[(data["complaints"] > 0) | (data["peer_median"].fillna(0) > 0)]
+    columns = [
+        _t(text, lang, "common", level),
+        _t(text, lang, "common", "complaints"),
+        _t(text, lang, "common", "share"),
+        _t(text, lang, "common", "interval"),
+        _t(text, lang, "common", "peer_median"),
+    ]
+    if data.empty or n < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    names = [_name(taxonomy, kind, c, lang) for c in data["category"]]
+    colour = PALETTE[0]
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": lender,
+                "x": values(data["share"], SHARE_DIGITS),
+                "y": names,
+                "marker": {"color": colour},
+                "error_x": _error_x(data, LINE),
+                "hovertemplate": "%{x:.1%}",
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": _t(text, lang, "common", "peer_median"),
+                "x": values(data["peer_median"], SHARE_DIGITS),
+                "y": names,
+                "marker": {
+                    "symbol": "diamond",
+                    "size": 10,
+                    "color": NEUTRAL,
+                    "line": {"width": 1, "color": TEXT_COLOUR},
+                },
+                "hovertemplate": "%{x:.1%}",
+            },
+        ],
+        "layout": _bar_layout(
+            names,
+            hovermode="y unified",
+            xaxis=_axis(
+                title={"text": _t(text, lang, "charts", "lender_mix", "x")},
+                tickformat=".0%",
+                rangemode="tozero",
+            ),
+        ),
+    }
+    # The category that stands out most (its interval's low end furthest above the peer
+    # median), or else the company's most common one.
+    above = data[data["above_peers"]]
+    if len(above):
+        gap = above["share_lo"] - above["peer_median"]
+        pick, key = above.loc[gap.astype(float).idxmax()], "summary"
+    else:
+        pick = data.loc[data["share"].astype(float).idxmax()]
+        key = "summary_typical"
+    facts = {
+        "lender": lender,
+        level: str(pick["category"]),
+        "complaints": int(pick["complaints"]),
+        "lender_complaints": n,
+        "share": _native(pick["share"]),
+        "peer_median": _native(pick["peer_median"]),
+        "above_peers": bool(pick["above_peers"]),
+    }
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "lender_mix",
+        key,
+        lender=lender,
+        behaviour=_name(taxonomy, kind, facts[level], lang),
+        share=_pct(facts["share"]),
+        median=_pct(facts["peer_median"]),
+    )
+    table = {
+        "columns": columns,
+        "rows": [
+            [
+                name,
+                _count(r.complaints),
+                _pct(_native(r.share)),
+                _interval_cell(r.share_lo, r.share_hi),
+                _pct(_native(r.peer_median)),
+            ]
+            for name, r in zip(names, data.itertuples(), strict=True)
+        ],
+    }
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+def lender_responses(
+    tables: dict, taxonomy: dict, lender_slug: str, lang: str = "en", *, text: dict | None = None
+) -> dict:
+    """How a company closed its complaints and how often it answered on time
+    (``responses``), next to all companies together.
+
+    One bar per outcome that the company or the market has (share of all complaints), then
+    "answered on time" (share of complaints where timeliness is recorded). ``data``:
+    response (outcome id or "timely"), complaints, denominator, share, market_share.
+    """
+    text = _text(text)
+    chart_id = f"lender-{slug(lender_slug)}-responses"
+    lender = _lender_name(tables, lender_slug) or lender_slug
+    title = _t(text, lang, "charts", "lender_responses", "title", lender=lender)
+    responses = tables["responses"]
+    mine = responses[responses["lender_slug"].astype("string") == lender_slug]
+    market = responses[responses["lender"].astype("string") == MARKET]
+    columns = [
+        _t(text, lang, "common", "response"),
+        _t(text, lang, "common", "complaints"),
+        lender,
+        _t(text, lang, "common", "market"),
+    ]
+    outcomes = [o for o in text["outcomes"] if o != "timely" and o in responses.columns]
+    records = []
+    if len(mine) and len(market):
+        me, all_ = mine.iloc[0], market.iloc[0]
+        n, n_all = int(me["complaints"]), int(all_["complaints"])
+        for o in outcomes:
+            if int(me[o]) or int(all_[o]):
+                records.append((o, int(me[o]), n, int(all_[o]), n_all))
+        records.append(
+            ("timely", int(me["timely_yes"]), int(me["timely_known"]),
+             int(all_["timely_yes"]), int(all_["timely_known"]))
+        )  # fmt: skip
+    frame = pd.DataFrame(records, columns=["response", "k", "n", "mk", "mn"])
+    data = pd.DataFrame(
+        {
+            "response": frame["response"].astype("string"),
+            "complaints": frame["k"].astype("Int64"),
+            "denominator": frame["n"].astype("Int64"),
+            "share": _ratio(frame["k"], frame["n"]),
+            "market_share": _ratio(frame["mk"], frame["mn"]),
+        }
+    )
+    if data.empty or int(mine["complaints"].iloc[0]) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    names = [_t(text, lang, "outcomes", r) for r in data["response"]]
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": lender,
+                "x": values(data["share"], SHARE_DIGITS),
+                "y": names,
+                "marker": {"color": PALETTE[0]},
+                "hovertemplate": "%{x:.1%}",
+            },
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": _t(text, lang, "common", "market"),
+                "x": values(data["market_share"], SHARE_DIGITS),
+                "y": names,
+                "marker": {"color": NEUTRAL},
+                "hovertemplate": "%{x:.1%}",
+            },
+        ],
+        "layout": _bar_layout(
+            names,
+            band_px=BAND_PX + 18,
+            barmode="group",
+            hovermode="y unified",
+            xaxis=_axis(
+                title={"text": _t(text, lang, "charts", "lender_responses", "x")},
+                tickformat=".0%",
+                range=[0, 1],
+            ),
+        ),
+    }
+    timely = data[data["response"] == "timely"].iloc[0]
+    outcomes_only = data[data["response"] != "timely"]
+    top = outcomes_only.loc[outcomes_only["complaints"].astype(int).idxmax()]
+    facts = {
+        "lender": lender,
+        "timely_rate": _native(timely["share"]),
+        "market_timely_rate": _native(timely["market_share"]),
+        "outcome": str(top["response"]),
+        "outcome_share": _native(top["share"]),
+    }
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "lender_responses",
+        "summary",
+        lender=lender,
+        timely=_pct(facts["timely_rate"]),
+        market_timely=_pct(facts["market_timely_rate"]),
+        outcome=_t(text, lang, "outcomes", facts["outcome"]),
+        share=_pct(facts["outcome_share"]),
+    )
+    table = {
+        "columns": columns,
+        "rows": [
+            [name, _count(r.complaints), _pct(_native(r.share)), _pct(_native(r.market_share))]
+            for name, r in zip(names, data.itertuples(), strict=True)
+        ],
+    }
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """num / den rounded like every share, NA where den is 0."""
+    num = num.astype("Float64")
+    den = den.astype("Float64")
+    return (num / den.where(den > 0)).round(SHARE_DIGITS)
+
+
+def lender_states(
+    tables: dict,
+    taxonomy: dict,
+    lender_slug: str,
+    lang: str = "en",
+    *,
+    n: int = TOP_N,
+    text: dict | None = None,
+) -> dict:
+    """The ``n`` states that sent the most complaints about a company, as bars.
+
+    Reads ``lender_states`` (one row per company and state; complaints without a state are
+    left out). ``data``: state, complaints; the summary's denominator is all the company's
+    complaints that name a state.
+    """
+    text = _text(text)
+    chart_id = f"lender-{slug(lender_slug)}-states"
+    lender = _lender_name(tables, lender_slug) or lender_slug
+    title = _t(text, lang, "charts", "lender_states", "title", lender=lender)
+    ls = tables["lender_states"]
+    rows = ls[(ls["lender_slug"].astype("string") == lender_slug) & (ls["complaints"] > 0)]
+    total = int(rows["complaints"].sum())
+    rows = rows.sort_values(["complaints", "state"], ascending=[False, True], kind="stable")
+    data = pd.DataFrame(
+        {
+            "state": rows["state"].astype("string").head(n),
+            "complaints": rows["complaints"].astype("Int64").head(n),
+        }
+    )
+    columns = [_t(text, lang, "common", "state"), _t(text, lang, "common", "complaints")]
+    if data.empty or total < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "x": values(data["state"]),
+                "y": values(data["complaints"]),
+                "marker": {"color": PALETTE[0]},
+                "hovertemplate": "%{x}: %{y:,}<extra></extra>",
+            }
+        ],
+        "layout": _layout(
+            height=300,
+            showlegend=False,
+            xaxis=_axis(type="category"),
+            yaxis=_axis(title={"text": _t(text, lang, "charts", "lender_states", "y")}),
+        ),
+    }
+    first = data.iloc[0]
+    facts = {
+        "lender": lender,
+        "state": str(first["state"]),
+        "complaints": int(first["complaints"]),
+        "with_state": total,
+    }
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "lender_states",
+        "summary",
+        lender=lender,
+        state=facts["state"],
+        k=_count(facts["complaints"]),
+        n=_count(total),
+    )
+    table = {
+        "columns": columns,
+        "rows": [[r.state, _count(r.complaints)] for r in data.itertuples()],
+    }
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+# ── one behaviour ──────────────────────────────────────────────────────────────────────
+
+
+def behaviour_trend(
+    tables: dict, taxonomy: dict, behaviour: str, lang: str = "en", *, text: dict | None = None
+) -> dict:
+    """Monthly complaints with one behaviour, all companies (``market_monthly``).
+
+    ``data``: series (the behaviour id), month, complaints, provisional.
+    """
+    text = _text(text)
+    chart_id = f"behaviour-{slug(behaviour)}-trend"
+    name = _name(taxonomy, "behaviours", behaviour, lang)
+    title = _t(text, lang, "charts", "behaviour_trend", "title", behaviour=name)
+    mm = tables["market_monthly"]
+    mm = mm[mm["behaviour"].astype("string") == behaviour]
+    data = pd.DataFrame(
+        {
+            "series": mm["behaviour"].astype("string"),
+            "month": _months(mm["month"]),
+            "complaints": mm["complaints"].astype("Int64"),
+            "provisional": mm["provisional"].astype(bool),
+        }
+    )
+    columns = [_t(text, lang, "common", "month")]
+    if data.empty or int(data["complaints"].sum()) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    facts = {"behaviour": behaviour, **_compare(data)}
+    summary = _trend_summary(facts, "behaviour_trend", text, lang, behaviour=name)
+    return _time_chart(
+        chart_id,
+        title,
+        summary,
+        data,
+        {behaviour: name},
+        {behaviour: _behaviour_colour(taxonomy, behaviour)},
+        taxonomy,
+        text,
+        lang,
+        _t(text, lang, "charts", "behaviour_trend", "y"),
+        facts,
+    )
+
+
+def behaviour_top_lenders(
+    tables: dict,
+    taxonomy: dict,
+    behaviour: str,
+    lang: str = "en",
+    *,
+    n: int = TOP_N,
+    text: dict | None = None,
+) -> dict:
+    """The ``n`` peer-group companies with the highest share of complaints showing a
+    behaviour (``behaviour_mix``), with 95% Wilson intervals and the peer median as a line.
+
+    Only companies in the peer group, and only those with at least one such complaint.
+    ``data``: lender, lender_slug, complaints, lender_complaints, share, share_lo,
+    share_hi, peer_median.
+    """
+    text = _text(text)
+    chart_id = f"behaviour-{slug(behaviour)}-lenders"
+    name = _name(taxonomy, "behaviours", behaviour, lang)
+    title = _t(text, lang, "charts", "behaviour_top_lenders", "title", behaviour=name)
+    mix = tables["behaviour_mix"]
+    rows = mix[
+        (mix["behaviour"].astype("string") == behaviour)
+        & mix["in_peer_group"].astype(bool)
+        & (mix["complaints"] > 0)
+    ]
+    rows = rows.sort_values(
+        ["share", "complaints", "lender"], ascending=[False, False, True], kind="stable"
+    ).head(n)
+    data = pd.DataFrame(
+        {
+            "lender": rows["lender"].astype("string"),
+            "lender_slug": rows["lender_slug"].astype("string"),
+            "complaints": rows["complaints"].astype("Int64"),
+            "lender_complaints": rows["lender_complaints"].astype("Int64"),
+            "share": _shares(rows["share"]),
+            "share_lo": _shares(rows["share_lo"]),
+            "share_hi": _shares(rows["share_hi"]),
+            "peer_median": _shares(rows["peer_median"]),
+        }
+    )
+    columns = [
+        _t(text, lang, "common", "lender"),
+        _t(text, lang, "common", "complaints"),
+        _t(text, lang, "common", "share"),
+        _t(text, lang, "common", "interval"),
+    ]
+    if data.empty or int(data["complaints"].sum()) < MIN_COMPLAINTS:
+        return _empty(chart_id, title, data, columns, text, lang)
+    median = _native(data["peer_median"].iloc[0])
+    names = values(data["lender"])
+    peer_label = _t(text, lang, "common", "peer_median")
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": values(data["share"], SHARE_DIGITS),
+                "y": names,
+                "customdata": values(data["lender_slug"]),
+                "marker": {"color": _behaviour_colour(taxonomy, behaviour)},
+                "error_x": _error_x(data, LINE),
+                "hovertemplate": "%{y}: %{x:.1%}<extra></extra>",
+                "showlegend": False,
+            }
+        ],
+        "layout": _bar_layout(
+            names,
+            showlegend=True,
+            xaxis=_axis(
+                title={"text": _t(text, lang, "charts", "behaviour_top_lenders", "x")},
+                tickformat=".0%",
+                rangemode="tozero",
+            ),
+            shapes=[
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": median,
+                    "x1": median,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": TEXT_COLOUR, "width": 1.5, "dash": "dash"},
+                    "name": f"{peer_label} ({_pct(median)})",
+                    "showlegend": True,
+                }
+            ],
+        ),
+    }
+    first = data.iloc[0]
+    facts = {
+        "behaviour": behaviour,
+        "lender": str(first["lender"]),
+        "complaints": int(first["complaints"]),
+        "lender_complaints": int(first["lender_complaints"]),
+        "share": _native(first["share"]),
+        "peer_median": median,
+    }
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "behaviour_top_lenders",
+        "summary",
+        lender=facts["lender"],
+        behaviour=name,
+        k=_count(facts["complaints"]),
+        n=_count(facts["lender_complaints"]),
+        share=_pct(facts["share"]),
+        median=_pct(median),
+    )
+    table = {
+        "columns": columns,
+        "rows": [
+            [
+                r.lender,
+                f"{_count(r.complaints)} / {_count(r.lender_complaints)}",
+                _pct(_native(r.share)),
+                _interval_cell(r.share_lo, r.share_hi),
+            ]
+            for r in data.itertuples()
+        ],
+    }
+    return _chart(chart_id, title, summary, figure, data, table, text, lang, facts)
+
+
+# ── spikes ─────────────────────────────────────────────────────────────────────────────
+
+
+def spikes(
+    tables: dict,
+    taxonomy: dict,
+    lender_slug: str | None = None,
+    lang: str = "en",
+    *,
+    n: int = SPIKE_SERIES,
+    text: dict | None = None,
+) -> dict:
+    """Unusual months (``spikes``) as markers on their monthly series: a company's
+    (``counts_monthly``) or, with ``lender_slug=None``, the whole market's
+    (``market_monthly``).
+
+    Draws the ``n`` behaviours with the most recent spikes. ``data``: series (behaviour id),
+    month, complaints, provisional, spike, baseline and score (the last two only on spike
+    months). With no spike the chart is empty, with a sentence saying so.
+    """
+    text = _text(text)
+    market = lender_slug is None
+    chart_id = "market-spikes" if market else f"lender-{slug(lender_slug)}-spikes"
+    lender = (
+        _t(text, lang, "common", "market")
+        if market
+        else _lender_name(tables, lender_slug) or lender_slug
+    )
+    title = _t(text, lang, "charts", "spikes", "title", lender=lender)
+    sp = tables["spikes"]
+    if market:
+        sp = sp[sp["lender"].astype("string") == MARKET]
+        monthly = tables["market_monthly"]
+    else:
+        sp = sp[sp["lender_slug"].astype("string") == lender_slug]
+        monthly = tables["counts_monthly"]
+        monthly = monthly[monthly["lender_slug"].astype("string") == lender_slug]
+    sp = sp.assign(month=_months(sp["month"]), behaviour=sp["behaviour"].astype("string"))
+    sp = sp.sort_values(["month", "score"], ascending=[False, False], kind="stable")
+    chosen = list(dict.fromkeys(sp["behaviour"]))[:n]
+    rows = monthly[monthly["behaviour"].astype("string").isin(chosen)]
+    data = pd.DataFrame(
+        {
+            "series": rows["behaviour"].astype("string"),
+            "month": _months(rows["month"]),
+            "complaints": rows["complaints"].astype("Int64"),
+            "provisional": rows["provisional"].astype(bool),
+        }
+    )
+    data["_order"] = data["series"].map({b: i for i, b in enumerate(chosen)})
+    data = data.sort_values(["_order", "month"], kind="stable").drop(columns="_order")
+    hits = sp[sp["behaviour"].isin(chosen)][["behaviour", "month", "baseline", "score"]]
+    data = data.merge(
+        hits.rename(columns={"behaviour": "series"}), on=["series", "month"], how="left"
+    )
+    data.insert(4, "spike", data["score"].notna())
+    data["baseline"] = data["baseline"].astype("Float64").round(2)
+    data["score"] = data["score"].astype("Float64").round(2)
+    columns = [_t(text, lang, "common", "month")]
+    if data.empty or not data["spike"].any():
+        message = _t(text, lang, "charts", "spikes", "none")
+        total = int(monthly["complaints"].sum()) if len(monthly) else 0
+        if total < MIN_COMPLAINTS:
+            message = None
+        return _empty(chart_id, title, data, columns, text, lang, message)
+    names = {b: _name(taxonomy, "behaviours", b, lang) for b in chosen}
+    colours = {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(chosen)}
+    marks = data[data["spike"]]
+    marker_trace = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": _t(text, lang, "common", "unusual"),
+        "x": values(marks["month"]),
+        "y": values(marks["complaints"]),
+        "customdata": values(marks["baseline"], 2),
+        "marker": {
+            "symbol": "circle-open",
+            "size": 12,
+            "line": {"width": 2},
+            "color": [colours[b] for b in marks["series"]],
+        },
+        "hovertemplate": "%{y:,} (" + _t(text, lang, "common", "baseline") + ": %{customdata})",
+    }
+    latest = sp.iloc[0]
+    facts = {
+        "lender": lender,
+        "behaviour": str(latest["behaviour"]),
+        "month": str(latest["month"]),
+        "complaints": int(latest["complaints"]),
+        "baseline": _native(latest["baseline"], 2),
+        "near_taxonomy_change": bool(latest["near_taxonomy_change"]),
+    }
+    near = _t(text, lang, "common", "near_change") if facts["near_taxonomy_change"] else ""
+    summary = _t(
+        text,
+        lang,
+        "charts",
+        "spikes",
+        "summary",
+        month=_month_words(facts["month"], text, lang),
+        k=_count(facts["complaints"]),
+        behaviour=names[facts["behaviour"]],
+        baseline=f"{facts['baseline']:g}",
+        near=near,
+    )
+    chart = _time_chart(
+        chart_id,
+        title,
+        summary,
+        data,
+        names,
+        colours,
+        taxonomy,
+        text,
+        lang,
+        _t(text, lang, "charts", "spikes", "y"),
+        facts,
+        extra_traces=[marker_trace],
+    )
+    # The table: one row per month, plus which behaviours were unusual that month.
+    unusual = marks.groupby("month")["series"].agg(lambda s: ", ".join(names[b] for b in s))
+    table = chart["table"]
+    table["columns"].append(_t(text, lang, "common", "unusual"))
+    for row, month in zip(table["rows"], sorted(set(data["month"])), strict=True):
+        row.append(unusual.get(month, ""))
+    return chart

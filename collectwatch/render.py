@@ -1,0 +1,599 @@
+"""Tables, charts and report → the site's files, computed first and then written atomically.
+
+The only stage that writes into the output folder. :func:`plan` computes every page,
+download and feed as bytes in memory (Pelican's generate_context); :func:`write_site` then
+writes them into a temporary sibling folder, indexes it for search, and swaps it in for the
+old site in one step, so a failed or killed build never leaves a half-written site.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import io
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+import markdown
+import pandas as pd
+from markupsafe import Markup
+
+from . import articles, charts, exports, paths
+from .errors import UserError
+from .evaluate import MIN_SUPPORT
+
+LANGS = ("en", "zh")
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+# ── helpers the templates use ───────────────────────────────────────────────────────────
+
+
+def page_file(path: str) -> str:
+    """URL path of a page ("lenders/x/") → the file that serves it ("lenders/x/index.html")."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def relative(from_path: str, to_path: str) -> str:
+    """A link from the page at ``from_path`` to ``to_path`` (both relative to the site root).
+
+    Links are relative so the site works from any folder or sub-path (e.g. GitHub Pages).
+    """
+    base = posixpath.dirname(page_file(from_path))
+    target = posixpath.relpath(to_path or ".", base or ".")
+    if to_path.endswith("/") or to_path == "":
+        target = target.rstrip("/") + "/"
+    return "./" if target == "./" else target
+
+
+def lang_path(path: str, lang: str) -> str:
+    """The same page in ``lang``: English at the root, Chinese under zh/."""
+    bare = path[3:] if path.startswith("zh/") else path
+    return bare if lang == "en" else "zh/" + bare
+
+
+def fmt_int(n) -> str:
+    return "–" if n is None or pd.isna(n) else f"{int(n):,}"
+
+
+def fmt_pct(x, digits: int = 1) -> str:
+    return "–" if x is None or pd.isna(x) else f"{100 * float(x):.{digits}f}%"
+
+
+def environment(ui: dict) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(paths.TEMPLATES),
+        autoescape=jinja2.select_autoescape(("html", "xml")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # figure_json escapes < > & itself, so its output can go into a <script> element as is.
+    env.filters.update(
+        int=fmt_int, pct=fmt_pct, json_script=lambda fig: Markup(charts.figure_json(fig))
+    )
+    env.globals.update(ui_strings=ui)
+    return env
+
+
+# ── the plan: every file of the site, as bytes ──────────────────────────────────────────
+
+
+class Site:
+    """Files to write, keyed by path relative to the site root."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.pages: list[dict] = []  # for the sitemap
+
+    def add(self, path: str, data: bytes | str) -> None:
+        if path in self.files:
+            raise ValueError(f"two outputs claim {path}")
+        if ".." in path.split("/") or path.startswith("/"):
+            raise ValueError(f"output path escapes the site: {path!r}")
+        self.files[path] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+def asset_name(name: str, data: bytes) -> str:
+    """site.css → site-1a2b3c4d.css: a content hash in the name lets browsers cache forever."""
+    stem, dot, ext = name.partition(".")
+    return f"{stem}-{hashlib.sha256(data).hexdigest()[:10]}{dot}{ext}"
+
+
+def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswalk) -> Site:
+    """Compute every file of the site. Nothing is written here."""
+    site = Site()
+    ui = config.ui
+    env = environment(ui)
+    generated = report["generated_at"]
+
+    assets = {}
+    for name, src in (
+        ("plotly.min.js", _plotly_js()),
+        ("site.css", paths.STATIC / "site.css"),
+        ("site.js", paths.STATIC / "site.js"),
+    ):
+        data = src.read_bytes()
+        assets[name] = "assets/" + asset_name(name, data)
+        site.add(assets[name], data)
+    site.add("assets/geo/usa_110m.json", (paths.STATIC / "geo" / "usa_110m.json").read_bytes())
+
+    # Downloads: every table, the crosswalk and the quarantine, described in one package.
+    published = {**tables, "label_crosswalk": crosswalk, "quarantine": quarantine}
+    meta = exports.load_table_meta(tables=published)
+    sources_meta = [
+        {
+            "title": _source_title(item, config),
+            "path": item["path"],
+            "retrieved": (report.get("download") or {}).get("retrieved_at")
+            or report["generated_at"][:10],
+            "sha256": item["sha256"],
+        }
+        for item in report["inputs"]
+    ]
+    title = config.site["title"]["en"]
+    for name, data in exports.downloads(
+        published, meta, sources_meta=sources_meta, generated_at=generated, title=title
+    ).items():
+        site.add(f"data/{name}", data)
+    citation = exports.citation(
+        title=title,
+        url=config.site["base_url"] + "data/",
+        retrieved=sources_meta[0]["retrieved"] if sources_meta else generated[:10],
+        generated=generated[:10],
+    )
+
+    lenders = tables["lenders"]
+    with_pages = lenders[lenders["in_peer_group"]]
+    for row in with_pages.itertuples(index=False):
+        site.add(f"data/lenders/{row.lender_slug}.zip", lender_bundle(tables, row, generated))
+
+    common = {
+        "report": report,
+        "site": config.site,
+        "assets": assets,
+        "synthetic": report["synthetic"],
+        "data_as_of": report["data_as_of"],
+        "generated_at": generated,
+        "taxonomy": config.taxonomy,
+        "citation": citation,
+        "table_meta": meta,
+    }
+    book, report["articles_skipped"] = articles.load(paths.ARTICLES, tables, config)
+    for lang in LANGS:
+        ctx = Pages(env, site, ui, lang, common)
+        ctx.overview(tables)
+        ctx.lenders_index(lenders)
+        for row in with_pages.itertuples(index=False):
+            ctx.lender(tables, row)
+        ctx.behaviours_index(tables)
+        for bid in config.taxonomy["behaviours"]:
+            ctx.behaviour(tables, bid, crosswalk)
+        ctx.methodology(evaluation, crosswalk)
+        ctx.data_page(published, quarantine)
+        ctx.about()
+        ctx.search()
+        ctx.articles(book)
+        ctx.not_found()
+    _feeds(env, site, book, tables, config, generated)
+    site.add(
+        "sitemap.xml",
+        env.get_template("sitemap.xml").render(pages=site.pages, base=config.site["base_url"]),
+    )
+    return site
+
+
+def _source_title(item: dict, config) -> str:
+    if item.get("source") == "cfpb":
+        return exports.CFPB
+    return config.sources.get("sources", {}).get(item.get("source"), {}).get("title", item["path"])
+
+
+def lender_bundle(tables: dict, row, generated: str) -> bytes:
+    """One lender's rows of every lender-level table, as a zip of CSVs (fixed timestamps)."""
+    stamp = datetime.fromisoformat(generated.replace("Z", "+00:00")).timetuple()[:6]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, df in tables.items():
+            if "lender_slug" not in df.columns:
+                continue
+            part = df[df["lender_slug"].astype("string") == row.lender_slug]
+            info = zipfile.ZipInfo(f"{row.lender_slug}/{name}.csv", date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, exports.csv_bytes(part))
+    return buf.getvalue()
+
+
+class Pages:
+    """Builds the pages of one language into ``site``."""
+
+    def __init__(self, env, site: Site, ui: dict, lang: str, common: dict) -> None:
+        self.env, self.site, self.lang, self.common = env, site, lang, common
+        self.ui = {k: v[lang] for k, v in ui.items()}
+        self.charts_written: set[str] = set()
+
+    def path(self, bare: str) -> str:
+        return lang_path(bare, self.lang)
+
+    def render(
+        self,
+        bare: str,
+        template: str,
+        *,
+        title: str,
+        description: str = "",
+        alternate: bool = True,
+        **extra,
+    ) -> None:
+        path = self.path(bare)
+        other = "zh" if self.lang == "en" else "en"
+
+        def url(target: str) -> str:
+            return relative(path, target)
+
+        html = self.env.get_template(template).render(
+            **self.common,
+            **extra,
+            lang=self.lang,
+            ui=self.ui,
+            path=path,
+            url=url,
+            lurl=lambda target: url(lang_path(target, self.lang)),
+            title=title,
+            description=description or self.ui["site_tagline"],
+            canonical=self.common["site"]["base_url"] + path,
+            alternate_path=lang_path(bare, other) if alternate else None,
+            alternate_lang=other,
+            chart_block=lambda chart: self.chart_block(chart, path),
+        )
+        self.site.add(page_file(path), html)
+        self.site.pages.append(
+            {
+                "path": path,
+                "lang": self.lang,
+                "alternate": lang_path(bare, other) if alternate else None,
+            }
+        )
+
+    def chart_block(self, chart: dict, page: str) -> Markup:
+        """A chart's figure, summary, table fallback and links, for the page at ``page``.
+
+        The first use of a chart also adds its CSV (exactly the numbers drawn) and its
+        embeddable page (embed/<id>/).
+        """
+        csv_path = f"data/charts/{chart['id']}.csv"
+        embed = self.path(f"embed/{chart['id']}/")
+        html = self._chart_html(chart, page, csv_path, embed)
+        if chart["id"] not in self.charts_written:
+            self.charts_written.add(chart["id"])
+            if csv_path not in self.site.files:
+                self.site.add(csv_path, exports.csv_bytes(chart["data"]))
+            block = self._chart_html(chart, embed, csv_path, embed)
+            self.site.add(
+                page_file(embed),
+                self.env.get_template("embed.html").render(
+                    **self.common,
+                    lang=self.lang,
+                    ui=self.ui,
+                    chart=chart,
+                    block=block,
+                    url=lambda t: relative(embed, t),
+                    canonical=self.common["site"]["base_url"] + embed,
+                    page_url=self.common["site"]["base_url"] + page,
+                ),
+            )
+        return html
+
+    def _chart_html(self, chart: dict, page: str, csv_path: str, embed: str) -> Markup:
+        return Markup(
+            self.env.get_template("_chart.html").render(
+                chart=chart,
+                ui=self.ui,
+                url=lambda t: relative(page, t),
+                csv=csv_path,
+                embed_url=self.common["site"]["base_url"] + embed,
+            )
+        )
+
+    def prose(self, name: str) -> Markup:
+        """content/pages/<name>.<lang>.md as HTML (editorial text, no figures)."""
+        text = (paths.PAGES / f"{name}.{self.lang}.md").read_text(encoding="utf-8")
+        return Markup(markdown.markdown(text, extensions=["tables"]))
+
+    # -- page types --------------------------------------------------------------------
+
+    def overview(self, tables) -> None:
+        lenders = tables["lenders"]
+        spikes = tables["spikes"]
+        latest = spikes.sort_values(["month", "score"], ascending=[False, False]).head(10)
+        self.render(
+            "",
+            "index.html",
+            title=self.common["site"]["title"][self.lang],
+            charts=[
+                charts.family_trend(tables, self.common["taxonomy"], self.lang),
+                charts.top_lenders(
+                    tables, self.common["taxonomy"], self.lang, n=self.common["site"]["top_lenders"]
+                ),
+                charts.state_map(tables, self.common["taxonomy"], self.lang),
+            ],
+            headline={
+                "complaints": int(lenders["complaints"].sum()),
+                "lenders": len(lenders),
+                "first": lenders["first_date"].min(),
+                "last": lenders["last_date"].max(),
+                "narratives": int(lenders["narratives"].sum()),
+            },
+            spikes=latest,
+        )
+
+    def lenders_index(self, lenders) -> None:
+        self.render(
+            "lenders/",
+            "lenders.html",
+            title=self.ui["nav_lenders"],
+            lenders=lenders.sort_values(["rank", "lender"]),
+        )
+
+    def lender(self, tables, row) -> None:
+        tax = self.common["taxonomy"]
+        slug = row.lender_slug
+        spikes = tables["spikes"]
+        self.render(
+            f"lenders/{slug}/",
+            "lender.html",
+            title=str(row.lender),
+            lender=row,
+            charts=[
+                charts.lender_trend(tables, tax, slug, self.lang),
+                charts.lender_mix(tables, tax, slug, self.lang),
+                charts.lender_responses(tables, tax, slug, self.lang),
+                charts.lender_states(tables, tax, slug, self.lang),
+            ],
+            spikes=spikes[spikes["lender_slug"].astype("string") == slug],
+        )
+
+    def behaviours_index(self, tables) -> None:
+        self.render(
+            "behaviours/",
+            "behaviours.html",
+            title=self.ui["nav_behaviours"],
+            behaviours=tables["behaviours"],
+        )
+
+    def behaviour(self, tables, bid: str, crosswalk) -> None:
+        tax = self.common["taxonomy"]
+        info = tax["behaviours"][bid]
+        self.render(
+            f"behaviours/{bid}/",
+            "behaviour.html",
+            title=info["name"][self.lang],
+            description=info["description"][self.lang],
+            bid=bid,
+            info=info,
+            family=tax["families"][info["family"]],
+            labels=crosswalk[crosswalk["behaviour"] == bid],
+            charts=[
+                charts.behaviour_trend(tables, tax, bid, self.lang),
+                charts.behaviour_top_lenders(tables, tax, bid, self.lang),
+            ],
+        )
+
+    def methodology(self, evaluation, crosswalk) -> None:
+        self.render(
+            "methodology/",
+            "methodology.html",
+            title=self.ui["nav_methodology"],
+            evaluation=evaluation,
+            crosswalk=crosswalk,
+            prose=self.prose("methodology"),
+            min_support=MIN_SUPPORT,
+        )
+
+    def data_page(self, published, quarantine) -> None:
+        files = [
+            {
+                "name": name,
+                "path": f"data/{name}.csv",
+                "rows": len(df),
+                "meta": self.common["table_meta"][name],
+            }
+            for name, df in published.items()
+        ]
+        self.render(
+            "data/",
+            "data.html",
+            title=self.ui["nav_data"],
+            files=files,
+            quarantine_rows=len(quarantine),
+        )
+
+    def about(self) -> None:
+        self.render("about/", "about.html", title=self.ui["nav_about"], prose=self.prose("about"))
+
+    def search(self) -> None:
+        self.render("search/", "search.html", title=self.ui["nav_search"])
+
+    def articles(self, book) -> None:
+        mine = [a for a in book if a["lang"] == self.lang]
+        self.render("articles/", "articles.html", title=self.ui["nav_articles"], items=mine)
+        for art in mine:
+            twin = any(a["slug"] == art["slug"] and a["lang"] != self.lang for a in book)
+            self.render(
+                f"articles/{art['slug']}/",
+                "article.html",
+                title=art["title"],
+                description=art["summary"],
+                article=art,
+                body=Markup(art["render"](self.chart_block_for(f"articles/{art['slug']}/"))),
+                alternate=twin,
+            )
+
+    def chart_block_for(self, bare: str):
+        path = self.path(bare)
+        return lambda chart: self.chart_block(chart, path)
+
+    def not_found(self) -> None:
+        self.render("404.html", "404.html", title=self.ui["not_found_title"])
+
+
+def _feeds(env, site: Site, book, tables, config, generated: str) -> None:
+    base = config.site["base_url"]
+    feed = env.get_template("feed.xml")
+    entries = [
+        {
+            "title": a["title"],
+            "url": base + lang_path(f"articles/{a['slug']}/", a["lang"]),
+            "updated": a["date"],
+            "summary": a["summary"],
+        }
+        for a in sorted(book, key=lambda a: a["date"], reverse=True)
+    ]
+    site.add(
+        "feed.xml",
+        feed.render(
+            title=config.site["title"]["en"],
+            url=base,
+            self_url=base + "feed.xml",
+            updated=generated,
+            entries=entries,
+        ),
+    )
+    spikes = tables["spikes"]
+    names = {b: v["name"]["en"] for b, v in config.taxonomy["behaviours"].items()}
+
+    def spike_entries(rows, page):
+        return [
+            {
+                "title": f"{r.lender}: {names.get(r.behaviour, r.behaviour)} spiked in "
+                f"{str(r.month)[:7]} ({int(r.complaints)} complaints, baseline "
+                f"{float(r.baseline):g})",
+                "url": base + page,
+                "updated": str(r.month)[:10] + "T00:00:00Z",
+                "summary": "",
+            }
+            for r in rows.sort_values("month", ascending=False).itertuples(index=False)
+        ]
+
+    lenders = tables["lenders"]
+    for slug in lenders.loc[lenders["in_peer_group"], "lender_slug"].astype("string"):
+        rows = spikes[spikes["lender_slug"].astype("string") == slug]
+        page = f"lenders/{slug}/"
+        site.add(
+            page + "feed.xml",
+            feed.render(
+                title=f"Spikes: {slug}",
+                url=base + page,
+                self_url=base + page + "feed.xml",
+                updated=generated,
+                entries=spike_entries(rows, page),
+            ),
+        )
+    for bid in config.taxonomy["behaviours"]:
+        rows = spikes[spikes["behaviour"].astype("string") == bid]
+        page = f"behaviours/{bid}/"
+        site.add(
+            page + "feed.xml",
+            feed.render(
+                title=f"Spikes: {names[bid]}",
+                url=base + page,
+                self_url=base + page + "feed.xml",
+                updated=generated,
+                entries=spike_entries(rows, page),
+            ),
+        )
+
+
+# ── writing ──────────────────────────────────────────────────────────────────────────────
+
+
+def write_site(
+    site: Site, out: Path, report: dict, *, timings: dict, started: float, search: bool = True
+) -> None:
+    """Write ``site`` into a fresh folder, index it for search, then swap it in for ``out``."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        clock = time.perf_counter()
+        for rel, data in site.files.items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if search:
+            index_for_search(tmp)
+        now = time.perf_counter()
+        report["timings"] = {
+            **timings,
+            "render": round(now - clock, 3),
+            "total": round(now - started, 3),
+        }
+        (tmp / "data" / "build-report.json").write_text(
+            json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
+        swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def index_for_search(folder: Path) -> None:
+    """Build the Pagefind index (pagefind/ inside the site); no server, works offline."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pagefind", "--site", str(folder), "--silent"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise UserError(f"pagefind: search indexing failed: {proc.stderr.strip()[:300]}")
+
+
+def _remove_stale(out: Path) -> None:
+    """Leftovers of builds that were killed before their swap."""
+    for pattern in (f".{out.name}.tmp-*", f".{out.name}.old-*"):
+        for stale in out.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Replace ``out`` by ``new`` so that ``out`` always holds one whole site.
+
+    Linux's renameat2(RENAME_EXCHANGE) swaps the two folders in one step; elsewhere two
+    renames leave a moment with no ``out`` at all, but never a mix of old and new.
+    """
+    if not out.exists():
+        os.rename(new, out)
+        return
+    if _exchange(new, out):
+        shutil.rmtree(new)  # `new` now holds the old site
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    os.rename(out, old)
+    os.rename(new, out)
+    shutil.rmtree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
