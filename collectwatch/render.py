@@ -294,6 +294,7 @@ class Pages:
                     url=lambda t: relative(embed, t),
                     canonical=self.common["site"]["base_url"] + embed,
                     page_url=self.common["site"]["base_url"] + page,
+                    lenders_path=self.path("lenders/"),
                 ),
             )
         return html

@@ -24,13 +24,24 @@
     div.setAttribute("data-drawn", "1");
     var source = document.getElementById(div.getAttribute("data-figure"));
     var fig = JSON.parse(source.textContent);
+    var layout = fig.layout || {};
+    // Text follows the page's light or dark colour scheme.
+    layout.font = layout.font || {};
+    layout.font.color = window.getComputedStyle(div).color;
     loadPlotly().then(function (Plotly) {
-      return Plotly.newPlot(div, fig.data || [], fig.layout || {}, {
+      return Plotly.newPlot(div, fig.data || [], layout, {
         responsive: true, displaylogo: false, topojsonURL: body.getAttribute("data-geo"),
         modeBarButtonsToRemove: ["sendDataToCloud"]
       });
     }).then(function () {
       div.setAttribute("data-rendered", "1");
+      // Bars that carry a lender slug lead to that lender's page.
+      div.on("plotly_click", function (ev) {
+        var slug = ev && ev.points && ev.points[0] && ev.points[0].customdata;
+        if (typeof slug === "string" && /^[a-z0-9-]+$/.test(slug)) {
+          window.location.href = body.getAttribute("data-lenders") + slug + "/";
+        }
+      });
     }).catch(function () {
       div.closest(".chart").classList.add("show-table");
     });
