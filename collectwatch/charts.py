@@ -403,10 +403,11 @@ def _wide_table(data: pd.DataFrame, names: dict[str, str], text: dict, lang: str
     wide = data.pivot(index="month", columns="series", values="complaints")
     flags = data.groupby("month")["provisional"].any()
     mark = _t(text, lang, "common", "provisional_mark")
-    rows = []
-    for month in wide.index:
-        label = month + (mark if flags[month] else "")
-        rows.append([label, *(_cell_count(wide.at[month, s]) for s in names)])
+    cells = wide.reindex(columns=list(names)).astype(object).map(_cell_count)
+    labels = [
+        m + (mark if flag else "") for m, flag in zip(wide.index, flags[wide.index], strict=True)
+    ]
+    rows = [[label, *row] for label, row in zip(labels, cells.values.tolist(), strict=True)]
     return {"columns": [_t(text, lang, "common", "month"), *names.values()], "rows": rows}
 
 

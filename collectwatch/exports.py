@@ -47,9 +47,17 @@ RESOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 def neutralise(text: pd.Series) -> pd.Series:
     """Prefix ``'`` to every text cell that a spreadsheet would run as a formula."""
+    if isinstance(text.dtype, pd.CategoricalDtype):  # neutralise each label once
+        labels = neutralise(pd.Series(text.cat.categories, dtype="string"))
+        if labels.is_unique:
+            return text.cat.rename_categories(list(labels))
     text = text.astype("string")
-    live = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
-    return text.mask(live, "'" + text)
+    live = text.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
+    if not live.any():  # the usual case, and much cheaper than a masked copy
+        return text
+    out = text.copy()
+    out[live] = "'" + text[live]
+    return out
 
 
 def csv_column(s: pd.Series) -> pd.Series:

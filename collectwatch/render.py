@@ -159,8 +159,10 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
 
     lenders = tables["lenders"]
     with_pages = lenders[lenders["in_peer_group"]]
+    slices = by_lender(tables, with_pages["lender_slug"].astype(str))
     for row in with_pages.itertuples(index=False):
-        site.add(f"data/lenders/{row.lender_slug}.zip", lender_bundle(tables, row, generated))
+        bundle = lender_bundle(slices[row.lender_slug], row, generated)
+        site.add(f"data/lenders/{row.lender_slug}.zip", bundle)
 
     common = {
         "report": report,
@@ -179,7 +181,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ctx.overview(tables)
         ctx.lenders_index(lenders)
         for row in with_pages.itertuples(index=False):
-            ctx.lender(tables, row)
+            ctx.lender({**tables, **slices[row.lender_slug]}, row)
         ctx.behaviours_index(tables)
         for bid in config.taxonomy["behaviours"]:
             ctx.behaviour(tables, bid, crosswalk)
@@ -203,14 +205,32 @@ def _source_title(item: dict, config) -> str:
     return config.sources.get("sources", {}).get(item.get("source"), {}).get("title", item["path"])
 
 
-def lender_bundle(tables: dict, row, generated: str) -> bytes:
+def by_lender(tables: dict, slugs) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each lender's slice of every lender-level table, split in one pass per table.
+
+    A slice holds the lender's rows and the market rows (no slug), so chart functions given
+    ``{**tables, **slice}`` do the same work for a lender page whatever the number of
+    lenders: without the split, every page would scan every table.
+    """
+    slices: dict[str, dict[str, pd.DataFrame]] = {slug: {} for slug in slugs}
+    for name, df in tables.items():
+        if "lender_slug" not in df.columns:
+            continue
+        key = df["lender_slug"].astype("string")
+        market = df[key.isna()]
+        groups = dict(list(df[key.notna()].groupby(key[key.notna()], sort=False)))
+        for slug in slices:
+            part = groups.get(slug)
+            slices[slug][name] = market if part is None else pd.concat([part, market])
+    return slices
+
+
+def lender_bundle(part_tables: dict, row, generated: str) -> bytes:
     """One lender's rows of every lender-level table, as a zip of CSVs (fixed timestamps)."""
     stamp = datetime.fromisoformat(generated.replace("Z", "+00:00")).timetuple()[:6]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, df in tables.items():
-            if "lender_slug" not in df.columns:
-                continue
+        for name, df in part_tables.items():
             part = df[df["lender_slug"].astype("string") == row.lender_slug]
             info = zipfile.ZipInfo(f"{row.lender_slug}/{name}.csv", date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
