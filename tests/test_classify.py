@@ -449,3 +449,18 @@ def test_evaluation_on_the_real_samples_is_self_consistent(taxonomy, real):
     report = format_report(result)
     assert "too few to judge" in report
     assert "nan" not in report.lower()
+
+
+def test_the_demo_chinese_complaints_get_behaviour_tags(taxonomy):
+    from collectwatch import paths
+    from collectwatch.config import load_config
+    from collectwatch.ingest import read_inputs
+
+    config = load_config()
+    result = read_inputs([str(paths.DEMO / "heimao_demo.csv")], config.sources, config.lenders)
+    tagged, tags = classify(result.table, taxonomy)
+    assert (tagged["behaviours"].str.len() > 0).mean() > 0.8
+    assert {"harassment_other", "told_third_party", "impersonated_official"} <= set(
+        tags["behaviour"]
+    )
+    assert (tags["kind"] == "text").all() and tags["span"].str.len().gt(0).all()
