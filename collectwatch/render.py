@@ -27,7 +27,7 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
-from . import articles, charts, exports, paths
+from . import articles, casestudy, charts, exports, paths
 from .errors import UserError
 from .evaluate import MIN_SUPPORT
 
@@ -176,12 +176,16 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         "table_meta": meta,
     }
     book, report["articles_skipped"] = articles.load(paths.ARTICLES, tables, config)
+    order = casestudy.select(tables, config.site)
+    studies = {
+        s: casestudy.facts(s, tables, table, tags, config.taxonomy, config.site) for s in order
+    }
     for lang in LANGS:
         ctx = Pages(env, site, ui, lang, common)
         ctx.overview(tables)
         ctx.lenders_index(lenders)
         for row in with_pages.itertuples(index=False):
-            ctx.lender({**tables, **slices[row.lender_slug]}, row)
+            ctx.lender({**tables, **slices[row.lender_slug]}, row, row.lender_slug in studies)
         ctx.behaviours_index(tables)
         for bid in config.taxonomy["behaviours"]:
             ctx.behaviour(tables, bid, crosswalk)
@@ -190,6 +194,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ctx.about()
         ctx.search()
         ctx.articles(book)
+        ctx.case_studies(tables, table, tags, config, order, studies)
         ctx.not_found()
     _feeds(env, site, book, tables, config, generated)
     site.add(
@@ -370,7 +375,7 @@ class Pages:
             lenders=lenders.sort_values(["rank", "lender"]),
         )
 
-    def lender(self, tables, row) -> None:
+    def lender(self, tables, row, has_case_study: bool = False) -> None:
         tax = self.common["taxonomy"]
         slug = row.lender_slug
         spikes = tables["spikes"]
@@ -386,6 +391,7 @@ class Pages:
                 charts.lender_states(tables, tax, slug, self.lang),
             ],
             spikes=spikes[spikes["lender_slug"].astype("string") == slug],
+            case_study_path=self.path(f"case-studies/{slug}/") if has_case_study else None,
         )
 
     def behaviours_index(self, tables) -> None:
@@ -462,6 +468,33 @@ class Pages:
                 article=art,
                 body=Markup(art["render"](self.chart_block_for(f"articles/{art['slug']}/"))),
                 alternate=twin,
+            )
+
+    def case_studies(self, tables, table, tags, config, order, studies) -> None:
+        cases = [
+            casestudy.build(
+                slug,
+                self.lang,
+                tables,
+                table,
+                tags,
+                config,
+                order=order,
+                date=self.common["generated_at"][:10],
+                computed=studies[slug],
+            )
+            for slug in order
+        ]
+        self.render(
+            "case-studies/", "case_studies.html", title=self.ui["nav_case_studies"], cases=cases
+        )
+        for case in cases:
+            self.render(
+                f"case-studies/{case['slug']}/",
+                "case_study.html",
+                title=case["title"],
+                description=case["description"],
+                case=case,
             )
 
     def chart_block_for(self, bare: str):

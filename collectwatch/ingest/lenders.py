@@ -32,11 +32,16 @@ def fold_key(names: pd.Series, legal_suffixes: list[str]) -> pd.Series:
 
 def slugify(name: str) -> str:
     """A URL-safe slug of ASCII letters, digits and hyphens; never empty, never '..'."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    decomposed = unicodedata.normalize("NFKD", name)
+    ascii_name = decomposed.encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
-    if len(slug) < 2 or len(ascii_name) < len(name) / 2:
-        # Mostly non-Latin names (Chinese lenders) get a stable hashed slug.
-        slug = "lender-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    # Letters that ASCII cannot spell (速借通App) would otherwise vanish from the slug and
+    # let different names collide, so such names carry a short stable hash; accents only
+    # drop their marks (é → e) and need none.
+    lost = any(unicodedata.category(c).startswith("L") and not c.isascii() for c in decomposed)
+    if lost or len(slug) < 2:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        slug = f"{slug}-{digest}" if len(slug) >= 2 else f"lender-{digest}"
     return slug
 
 

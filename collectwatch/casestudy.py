@@ -1,0 +1,929 @@
+"""Tables + complaints → case studies: one lender's story in the source article's eight sections.
+
+Pure functions, nothing is written here. :func:`select` picks the lenders to profile,
+:func:`facts` computes every figure a case study states, :func:`build` renders one edition
+from ``content/case-studies/case-study.<lang>.md`` (Markdown with Jinja2, so editors change
+the wording without touching code) and :func:`redact` cleans complaint text for quoting.
+
+Figures come from the published aggregate tables, and every cell read is recorded in
+``facts["cells"]`` (table, key, column, value) so that a test can compare it with the CSV.
+Only what no table holds is counted from the complaints themselves: the channels and harm
+words in narratives, the excerpts, and the debt types (``sub_product``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date as Date
+from functools import cache
+from urllib.parse import quote
+
+import jinja2
+import markdown
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from markupsafe import Markup, escape
+
+from . import paths
+from .aggregate import MARKET, wilson
+from .errors import UserError
+from .text import to_simplified_series
+
+LANGS = ("en", "zh")
+# The source article's section 4: 4.1 frequent harassment, 4.2 threats, 4.3 disclosure.
+SEED_FAMILIES = ("harassing_contact", "abuse_threats", "third_party_disclosure")
+# Behaviours a subsection names even when the company has none (4.1: night-time, frequency).
+FOCUS = {"harassing_contact": ("inconvenient_hours", "repeated_contact")}
+MIN_NARRATIVES = 10  # fewer published narratives than this: counts, no percentages
+MIN_FINDING = 5  # a behaviour above peers is a finding from this many complaints on
+EXCERPTS = 3  # quotes per subsection of section 4, at most
+EXCERPT_CHARS = 300
+SUMMARY_BEHAVIOURS = 2  # behaviours outside the seed families in the summary, at most
+LEVEL = 0.95  # confidence level of every interval (aggregate.Z95 = 1.96)
+MARKERS = {"en": "[redacted]", "zh": "[已隐去]"}
+# The CFPB publishes narratives only under its 2015 policy (80 FR 15572, 24 March 2015);
+# older complaints never have text, which is not the company's doing.
+NARRATIVE_POLICY = "2015-03-24"
+
+_USC = "https://uscode.house.gov/view.xhtml?req=granuleid:USC-prelim-title15-section{}&num=0&edition=prelim"
+RULES = {
+    "1692c(a)(1)": ("15 U.S.C. §1692c(a)(1)", _USC.format("1692c")),
+    "1692c(b)": ("15 U.S.C. §1692c(b)", _USC.format("1692c")),
+    "1692c(c)": ("15 U.S.C. §1692c(c)", _USC.format("1692c")),
+    "1692d": ("15 U.S.C. §1692d", _USC.format("1692d")),
+    "1692e": ("15 U.S.C. §1692e", _USC.format("1692e")),
+    "1692f(1)": ("15 U.S.C. §1692f(1)", _USC.format("1692f")),
+    "1692g": ("15 U.S.C. §1692g", _USC.format("1692g")),
+    "1006.14(b)(2)": (
+        "12 CFR 1006.14(b)(2)",
+        "https://www.ecfr.gov/current/title-12/part-1006/section-1006.14#p-1006.14(b)(2)",
+    ),
+    "narrative_policy": (
+        "80 FR 15572",
+        "https://www.federalregister.gov/documents/2015/03/24/2015-06722/"
+        "disclosure-of-consumer-complaint-narrative-data",
+    ),
+    "complaint": ("consumerfinance.gov/complaint", "https://www.consumerfinance.gov/complaint/"),
+}
+
+# Words with which consumers describe what the collection did to them. A plain keyword
+# count: it cannot tell "I was scared" from "I was not scared", and the page says so.
+# TODO(lead): move to data/taxonomy.yaml (`harm:`) once its schema allows it.
+HARM = {
+    "en": (
+        r"\b(?:stress(?:ed|ful)?|anxiety|anxious|depress(?:ed|ion)|scared|afraid|fear(?:ful)?"
+        r"|frighten\w*|panic\w*|humiliat\w*|embarrass\w*|ashamed|(?:can't|cannot|couldn't)\s+sleep"
+        r"|sleepless|insomnia|crying|in\s+tears|suicid\w*|mental\s+health|emotional\w*)\b"
+    ),
+    "zh": r"焦虑|抑郁|失眠|崩溃|害怕|恐惧|压力|精神|自杀|丢了工作|丢工作|被辞退|丢脸|抬不起头",
+}
+
+
+# ── redaction ──────────────────────────────────────────────────────────────────────────
+
+_MARK = "\ue000"  # one private-use character stands for a redaction until the end
+_PII = [
+    re.compile(p)
+    for p in (
+        r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
+        r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)",  # US SSN
+        r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])",  # Chinese resident ID
+        r"(?<!\d)\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,4}(?!\d)",  # card, 4-4-4-4
+        r"(?<!\d)\d{4}[ -]\d{6}[ -]\d{5}(?!\d)",  # card, 4-6-5
+        r"(?<![\d+])(?:\+?86[\s-]?)?1[3-9]\d{9}(?!\d)",  # Chinese mobile
+        r"(?<![\d+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\d)",  # US phone
+        r"(?<!\d)\d{8,}(?!\d)",  # account-number-like digit runs
+    )
+]
+# CFPB's own redactions: XXXX, XX/XX/XXXX, XXXX XXXX, masked numbers like XXXX1234.
+_CFPB_X = re.compile(r"(?<![A-Za-z0-9])X{2,}\d*(?![A-Za-z])")
+_MARK_PAREN = re.compile(rf"\(\s*{_MARK}\s*\)")
+_MARK_RUN = re.compile(rf"{_MARK}(?:[\s/\-.,:]*{_MARK})+")
+
+
+def _scrub(text: str) -> str:
+    """Redact ``text`` with :data:`_MARK`; whitespace collapsed to single spaces."""
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    for pattern in _PII:
+        text = pattern.sub(_MARK, text)
+    text = _CFPB_X.sub(_MARK, text)
+    # "( XXXX ) XXXX-XXXX" and "XX/XX/XXXX" are one redaction, shown once.
+    return _MARK_RUN.sub(_MARK, _MARK_PAREN.sub(_MARK, text))
+
+
+def _cap(text: str, limit: int, lead: bool = False) -> str:
+    """``text`` at most ``limit`` characters, cut at a word boundary with an ellipsis."""
+    body = text
+    if len(body) > limit:
+        cut = limit - 1
+        space = body.rfind(" ", 0, cut + 1)
+        if space > limit * 0.6:  # Chinese has no spaces: then cut anywhere
+            cut = space
+        body = body[:cut].rstrip(" ,;:-—，、；：") + "…"
+    return ("…" + body) if lead else body
+
+
+def redact(text: str, limit: int = EXCERPT_CHARS, marker: str = MARKERS["en"]) -> str:
+    """Complaint text → text safe to publish, at most ``limit`` characters (plus markers).
+
+    Removes e-mail addresses, phone numbers (US formats, Chinese mobiles), US SSNs, Chinese
+    ID numbers, card numbers and other runs of 8 or more digits, and shows CFPB's ``XXXX``
+    redactions (``XX/XX/XXXX``, ``XXXX XXXX``) as one ``marker``. Whitespace is collapsed.
+    Returns plain text: escaping is the template's job.
+    """
+    return _cap(_scrub(text), limit).replace(_MARK, marker)
+
+
+def _window(text: str, span: str, limit: int) -> str:
+    """A scrubbed text cut to about ``limit`` characters around the first ``span``."""
+    at = text.casefold().find(span.casefold()) if span else -1
+    if at < 0 or len(text) <= limit:
+        return _cap(text, limit)
+    start = max(0, at - (limit - len(span)) // 3)
+    if start:
+        space = text.find(" ", start, at)
+        start = space + 1 if space >= 0 else start
+    return _cap(text[start:], limit - (1 if start else 0), lead=start > 0)
+
+
+# ── selection ──────────────────────────────────────────────────────────────────────────
+
+
+def _over(tables: dict) -> pd.DataFrame:
+    """Per peer lender, how far its strongest seed family stands above peers.
+
+    ``excess`` = Wilson lower bound − peer median, over the rows flagged above_peers.
+    """
+    fm = tables["family_mix"]
+    rows = fm[fm["family"].astype("string").isin(SEED_FAMILIES) & fm["above_peers"]]
+    excess = (rows["share_lo"] - rows["peer_median"]).astype("float64")
+    return (
+        pd.DataFrame({"slug": rows["lender_slug"].astype("string"), "excess": excess})
+        .groupby("slug", sort=True)["excess"]
+        .agg(best="max", total="sum")
+        .reset_index()
+    )
+
+
+def select(tables: dict, site: dict) -> list[str]:
+    """Lender slugs to profile: the configured ones, then the ``auto`` most over-represented.
+
+    ``site["case_studies"]["lenders"]`` names lenders by display name (case-insensitive)
+    or slug, in the order given; an unknown one is a UserError. The automatic picks are
+    peer-group lenders with at least one seed family above peers, ranked by their largest
+    (Wilson lower bound − peer median), then the sum of those, then complaints, then slug.
+    """
+    conf = site.get("case_studies") or {}
+    lenders = tables["lenders"]
+    slugs = lenders["lender_slug"].astype(str).tolist()
+    by_name = {str(n).casefold(): s for n, s in zip(lenders["lender"], slugs, strict=True)}
+    known = set(slugs)
+    out: list[str] = []
+    for name in conf.get("lenders", []):
+        slug = name if name in known else by_name.get(str(name).casefold())
+        if slug is None:
+            raise UserError(
+                f"data/site.yaml: case_studies.lenders names {name!r}, which is not a lender "
+                "in this data (use a display name or slug from lenders.csv)"
+            )
+        if slug not in out:
+            out.append(slug)
+    auto = int(conf.get("auto", 0))
+    if auto > 0:
+        size = dict(zip(slugs, lenders["complaints"].astype("int64"), strict=True))
+        ranked = _over(tables)
+        ranked["complaints"] = ranked["slug"].map(size)
+        ranked = ranked.sort_values(
+            ["best", "total", "complaints", "slug"], ascending=[False, False, False, True]
+        )
+        picks = [s for s in ranked["slug"] if s not in out][:auto]
+        out += picks
+    return out
+
+
+# ── facts ──────────────────────────────────────────────────────────────────────────────
+
+
+def _native(value):
+    """A table cell → int, float, bool, ISO date string, str or None (NA)."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp | np.datetime64 | Date):
+        return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return str(value)
+
+
+class _Cells:
+    """Reads cells of the published tables and remembers which (for the CSV test)."""
+
+    def __init__(self, tables: dict) -> None:
+        self.t = tables
+        self.used: list[dict] = []
+
+    def rows(self, name: str, frame: pd.DataFrame | None = None, **key) -> pd.DataFrame:
+        df = self.t[name] if frame is None else frame
+        mask = np.ones(len(df), dtype=bool)
+        for col, val in key.items():
+            mask &= (df[col].astype("string") == str(val)).fillna(False).to_numpy(dtype=bool)
+        return df[mask]
+
+    def get(self, name: str, key: dict, columns, frame: pd.DataFrame | None = None) -> dict:
+        """``columns`` of the row of table ``name`` with ``key``; all None without a row."""
+        rows = self.rows(name, frame, **key)
+        if rows.empty:
+            return dict.fromkeys(columns)
+        return self.record(name, key, rows.iloc[0], columns)
+
+    def record(self, name: str, key: dict, row: pd.Series, columns) -> dict:
+        out = {}
+        for col in columns:
+            out[col] = _native(row[col])
+            self.used.append(
+                {
+                    "table": name,
+                    "key": {k: str(v) for k, v in key.items()},
+                    "column": col,
+                    "value": out[col],
+                }
+            )
+        return out
+
+
+MIX = ["complaints", "lender_complaints", "share", "share_lo", "share_hi", "others_share"]
+MIX += ["peer_median", "ratio_to_peers", "in_peer_group", "above_peers"]
+
+
+def _compare(lo, hi, other) -> str | None:
+    """ "above"/"below" when ``other`` lies outside [lo, hi], else "similar"."""
+    if lo is None or hi is None or other is None:
+        return None
+    return "above" if lo > other else "below" if hi < other else "similar"
+
+
+def _debt_type(label: str) -> str:
+    """'Credit card debt' and 'Credit card' → 'credit card'; parentheses dropped."""
+    key = re.sub(r"\s*\([^)]*\)", "", label).strip()
+    return re.sub(r"\s+debt$", "", key, flags=re.I).casefold()
+
+
+def _texts(rows: pd.DataFrame) -> pd.DataFrame:
+    """The lender's complaints with published text; ``match`` is the text rules run on
+    (Simplified for Chinese, as classify does)."""
+    narrative = rows["narrative"].astype("string")
+    has = (narrative.notna() & (narrative.str.strip().str.len() > 0)).fillna(False)
+    out = rows[has.to_numpy(dtype=bool)].copy()
+    out["match"] = out["narrative"].astype("string")
+    zh = (out["language"].astype("string") == "zh").fillna(False).to_numpy(dtype=bool)
+    if zh.any():
+        out.loc[zh, "match"] = to_simplified_series(out.loc[zh, "narrative"]).to_numpy()
+    return out
+
+
+def _hits(texts: pd.DataFrame, patterns: dict[str, list[str]]) -> np.ndarray:
+    """Which texts match any pattern of their own language (``patterns``: lang → list)."""
+    hit = np.zeros(len(texts), dtype=bool)
+    lang = texts["language"].astype("string").fillna("").to_numpy(dtype=object)
+    for code, pats in patterns.items():
+        mine = np.flatnonzero(lang == code)
+        if not len(mine) or not pats:
+            continue
+        arr = pa.array(texts["match"].iloc[mine].to_numpy(dtype=object), pa.large_string())
+        pattern = "(?i)" + "|".join(f"(?:{p.strip()})" for p in pats)
+        found = pc.match_substring_regex(arr, pattern).fill_null(False)
+        hit[mine] = np.asarray(found, dtype=bool)
+    return hit
+
+
+def _share(k: int, n: int) -> dict:
+    lo, hi = wilson(k, n)
+    ok = n > 0
+    return {
+        "narratives": int(k),
+        "share": k / n if ok else None,
+        "share_lo": float(lo) if ok else None,
+        "share_hi": float(hi) if ok else None,
+    }
+
+
+def _channels(texts: pd.DataFrame, taxonomy: dict) -> dict:
+    """Channel key (id without its language suffix) → names and narratives mentioning it."""
+    groups: dict[str, dict] = {}
+    for ch in taxonomy.get("channels", []):
+        key = re.sub(rf"_{re.escape(ch['lang'])}$", "", ch["id"])
+        group = groups.setdefault(key, {"name": ch["name"], "patterns": {}})
+        group["patterns"].setdefault(ch["lang"], []).append(ch["pattern"])
+    n = len(texts)
+    return {
+        key: {"key": key, "name": g["name"], **_share(int(_hits(texts, g["patterns"]).sum()), n)}
+        for key, g in groups.items()
+    }
+
+
+def _excerpts(texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used: set) -> list:
+    """Up to EXCERPTS quotes for ``family``: one complaint each, taking the family's
+    behaviours in turn (``order``); within a behaviour, complaints whose label names the
+    family first, then the newest, then by complaint ID. ``used`` keys are skipped."""
+    if tags is None or tags.empty or texts.empty:
+        return []
+    sep = "\x1f"
+    mine = tags[(tags["kind"] == "text") & (tags["family"].astype("string") == family)]
+    key = mine["source"].astype("string") + sep + mine["complaint_id"].astype("string")
+    tkey = texts["source"].astype("string") + sep + texts["complaint_id"].astype("string")
+    mine = mine[key.isin(set(tkey)).to_numpy(dtype=bool)]
+    if mine.empty:
+        return []
+    info = texts.assign(_key=tkey.to_numpy()).set_index("_key")
+    cand = pd.DataFrame(
+        {
+            "key": (key[mine.index]).to_numpy(dtype=object),
+            "behaviour": mine["behaviour"].astype("string").to_numpy(dtype=object),
+            "span": mine["span"].astype("string").fillna("").to_numpy(dtype=object),
+        }
+    )
+    cand["date"] = info.loc[cand["key"], "date_received"].to_numpy()
+    cand["id"] = info.loc[cand["key"], "complaint_id"].astype("string").to_numpy(dtype=object)
+    rank = {b: i for i, b in enumerate(order)}
+    cand["rank"] = cand["behaviour"].map(rank).fillna(len(rank)).astype("int64")
+    # Prefer complaints whose form label names the same family: the consumer's own choice
+    # backs the words quoted (text rules can misread "nobody threatened me").
+    labelled = tags[(tags["kind"] == "label") & (tags["family"].astype("string") == family)]
+    lkey = set(
+        labelled["source"].astype("string") + sep + labelled["complaint_id"].astype("string")
+    )
+    cand["confirmed"] = cand["key"].isin(lkey)
+    cand = cand.sort_values(
+        ["rank", "confirmed", "date", "id", "span"], ascending=[True, False, False, True, True]
+    )
+    queues = [list(g.itertuples(index=False)) for _, g in cand.groupby("rank", sort=True)]
+    picked = []
+    while len(picked) < EXCERPTS and any(queues):
+        for queue in queues:
+            while queue and queue[0].key in used:
+                queue.pop(0)
+            if queue and len(picked) < EXCERPTS:
+                row = queue.pop(0)
+                used.add(row.key)
+                picked.append(_quote(info.loc[row.key], row))
+    return picked
+
+
+def _quote(complaint: pd.Series, tag) -> dict:
+    """One excerpt: the redacted text around the tag's matched words, with its source."""
+    original = _scrub(complaint["narrative"])
+    simple = _scrub(complaint["match"])
+    # Rules match Simplified text; quote the consumer's own script when the two align.
+    if len(simple) == len(original):
+        at = simple.casefold().find(str(tag.span).casefold())
+        span = original[at : at + len(tag.span)] if at >= 0 else tag.span
+        text = _window(original, span, EXCERPT_CHARS)
+    else:
+        text = _window(simple, tag.span, EXCERPT_CHARS)
+    return {
+        "complaint_id": str(complaint["complaint_id"]),
+        "source": str(complaint["source"]),
+        "date": _native(complaint["date_received"]),
+        "language": _native(complaint["language"]),
+        "behaviour": str(tag.behaviour),
+        "text": text,
+    }
+
+
+def _trend(cells: _Cells, yearly: pd.DataFrame, behaviour: str, slug: str) -> dict | None:
+    """The behaviour's share of the lender's complaints in its last complete year against
+    the year before (``counts_yearly``); direction only when the Wilson intervals part."""
+    rows = yearly[(yearly["behaviour"].astype("string") == behaviour) & ~yearly["provisional"]]
+    if rows.empty:
+        return None
+    year = int(rows["year"].max())
+    prev = rows[rows["year"] == year - 1]
+    if prev.empty:
+        return None
+    cols = ["complaints", "all_complaints", "share"]
+    now = cells.record(
+        "counts_yearly",
+        {"lender_slug": slug, "behaviour": behaviour, "year": year},
+        rows[rows["year"] == year].iloc[0],
+        cols,
+    )
+    before = cells.record(
+        "counts_yearly",
+        {"lender_slug": slug, "behaviour": behaviour, "year": year - 1},
+        prev.iloc[0],
+        cols,
+    )
+    lo, hi = wilson(now["complaints"], now["all_complaints"])
+    plo, phi = wilson(before["complaints"], before["all_complaints"])
+    direction = None
+    if now["all_complaints"] and before["all_complaints"]:
+        direction = "up" if lo > phi else "down" if hi < plo else "similar"
+    return {
+        "behaviour": behaviour,
+        "year": year,
+        "prev_year": year - 1,
+        **now,
+        **{f"prev_{k}": v for k, v in before.items()},
+        "direction": direction,
+    }
+
+
+def _trend_behaviour(common: list, taxonomy: dict, fid: str) -> str:
+    """The family's most common behaviour for the lender, a specific one if there is any
+    (the family's "unspecified" general behaviour says least about what happened)."""
+    general = taxonomy["families"][fid]["general"]
+    specific = [v["behaviour"] for v in common if v["behaviour"] != general]
+    return specific[0] if specific else common[0]["behaviour"]
+
+
+def facts(
+    slug: str,
+    tables: dict,
+    table: pd.DataFrame,
+    tags: pd.DataFrame,
+    taxonomy: dict,
+    site: dict,
+) -> dict:
+    """Every figure the case study of ``slug`` states, as plain Python values.
+
+    Figures from a published table are its cells (listed in ``"cells"``). Channels, harm
+    words and excerpts are counted in the lender's narratives (``table``, ``tags``), and
+    debt types in its ``sub_product`` values. ``thin`` is True when the lender has fewer
+    complaints than ``site["min_lender_complaints"]``; ``narratives_thin`` when it has
+    fewer than MIN_NARRATIVES published narratives.
+    """
+    cells = _Cells(tables)
+    lenders = tables["lenders"]
+    row = lenders[lenders["lender_slug"].astype("string") == slug]
+    if row.empty:
+        raise UserError(f"case study: no lender with slug {slug!r} in this data")
+    me = cells.record(
+        "lenders",
+        {"lender_slug": slug},
+        row.iloc[0],
+        ["lender", "complaints", "rank", "first_date", "last_date", "narratives"]
+        + ["narrative_share", "in_peer_group"],
+    )
+    min_n = int(site["min_lender_complaints"])
+    out: dict = {
+        "slug": slug,
+        "lender": me["lender"],
+        **{k: me[k] for k in me if k != "lender"},
+        "thin": not me["in_peer_group"],
+        "min_complaints": min_n,
+        "min_narratives": MIN_NARRATIVES,
+        "min_finding": MIN_FINDING,
+        "narratives_thin": me["narratives"] < MIN_NARRATIVES,
+        "lenders_total": len(lenders),
+        "rank_shared": int((lenders["rank"] == me["rank"]).sum()) > 1,
+        "peers": int(lenders["in_peer_group"].sum()),
+        "as_of": _native(lenders["last_date"].max()),
+        "level": LEVEL,
+        "narrative_policy": NARRATIVE_POLICY,
+        "before_narratives": me["last_date"] < NARRATIVE_POLICY,
+    }
+
+    rows = table[table["lender_slug"].astype("string") == slug]
+    out["sources"] = sorted(rows["source"].astype("string").dropna().unique().tolist())
+    out["us"] = "cfpb" in out["sources"]
+
+    # 1.2 debt types (not in any table: counted from sub_product) and states.
+    sub = rows["sub_product"].astype("string").dropna() if "sub_product" in rows else None
+    products = []
+    if sub is not None and len(sub):
+        keys = sub.map(_debt_type)
+        for key, group in sub.groupby(keys.to_numpy(), sort=True):
+            products.append(
+                {
+                    "key": key,
+                    "label": group.value_counts().sort_index().idxmax(),
+                    "complaints": len(group),
+                    "share": len(group) / me["complaints"],
+                }
+            )
+    out["products"] = sorted(products, key=lambda p: (-p["complaints"], p["key"]))
+    out["products_known"] = int(sum(p["complaints"] for p in products))
+
+    ls = tables["lender_states"]
+    ls = ls[ls["lender_slug"].astype("string") == slug]
+    ls = ls.sort_values(["complaints", "state"], ascending=[False, True], kind="stable")
+    out["states"] = [
+        cells.record(
+            "lender_states",
+            {"lender_slug": slug, "state": r["state"]},
+            r,
+            ["state", "complaints", "lender_complaints", "share"],
+        )
+        for _, r in ls.head(3).iterrows()
+    ]
+    out["states_count"] = len(ls)
+    out["states_known"] = out["states"][0]["lender_complaints"] if out["states"] else 0
+
+    # 2 the market: every complaint, per complete year, and the commonest behaviour.
+    cov = tables["coverage"]
+    total = cells.get("coverage", {"dimension": "all", "value": "all"}, ["complaints"])
+    years = cov[(cov["dimension"].astype("string") == "year") & ~cov["provisional"]]
+    yearly = tables["counts_yearly"]
+    yearly = yearly[yearly["lender_slug"].astype("string") == slug]
+    market = {
+        "complaints": total["complaints"],
+        "first_date": _native(lenders["first_date"].min()),
+        "last_date": _native(lenders["last_date"].max()),
+        "lender_share": me["complaints"] / total["complaints"] if total["complaints"] else None,
+        "year": None,
+        "prev": None,
+        "peak": None,
+    }
+
+    def market_year(y: str) -> dict:
+        got = cells.get("coverage", {"dimension": "year", "value": y}, ["complaints"])
+        mine = yearly[yearly["year"] == int(y)]
+        got["year"] = int(y)
+        got["lender"] = None
+        if not mine.empty:
+            first = mine.iloc[0]
+            key = {"lender_slug": slug, "behaviour": first["behaviour"], "year": int(y)}
+            got["lender"] = cells.record("counts_yearly", key, first, ["all_complaints"])[
+                "all_complaints"
+            ]
+        got["lender_share"] = (
+            got["lender"] / got["complaints"] if got["lender"] is not None else None
+        )
+        return got
+
+    if not years.empty:
+        values = years["value"].astype("string").tolist()
+        last = max(values, key=int)
+        market["year"] = market_year(last)
+        if str(int(last) - 1) in values:
+            market["prev"] = market_year(str(int(last) - 1))
+        peak = years.sort_values(["complaints", "value"], ascending=[False, True]).iloc[0]
+        market["peak"] = market_year(str(peak["value"]))
+        if market["prev"]:
+            a, b = market["year"]["complaints"], market["prev"]["complaints"]
+            market["change"] = (a - b) / b if b else None
+    beh = tables["behaviours"]
+    top = beh.sort_values(["complaints", "behaviour"], ascending=[False, True]).iloc[0]
+    market["top_behaviour"] = cells.record(
+        "behaviours",
+        {"behaviour": top["behaviour"]},
+        top,
+        ["behaviour", "complaints", "share"],
+    )
+    out["market"] = market
+
+    # 3 channels, 6.1 harm: counted in the published narratives.
+    texts = _texts(rows)
+    if len(texts) != me["narratives"]:  # the same test as aggregate's; must agree
+        raise ValueError(
+            f"case study {slug}: {len(texts)} narratives, lenders.csv says {me['narratives']}"
+        )
+    out["channels"] = _channels(texts, taxonomy)
+    harm = {lang: [p] for lang, p in HARM.items()}
+    out["harm"] = _share(int(_hits(texts, harm).sum()), len(texts))
+
+    # 4 the seed's three families, each with its behaviours, trend and excerpts.
+    fm = tables["family_mix"]
+    fm = fm[fm["lender_slug"].astype("string") == slug]
+    bm = tables["behaviour_mix"]
+    bm = bm[bm["lender_slug"].astype("string") == slug]
+    ids = list(taxonomy["behaviours"])
+    used: set = set()
+    families = {}
+    for fid in SEED_FAMILIES:
+        fam = cells.get("family_mix", {"lender_slug": slug, "family": fid}, MIX, fm)
+        members = [b for b in ids if taxonomy["behaviours"][b]["family"] == fid]
+        behaviours = {
+            b: {
+                "behaviour": b,
+                **cells.get("behaviour_mix", {"lender_slug": slug, "behaviour": b}, MIX, bm),
+            }
+            for b in members
+        }
+        common = sorted(
+            (v for v in behaviours.values() if v["complaints"]),
+            key=lambda v: (-v["complaints"], members.index(v["behaviour"])),
+        )
+        focus = list(FOCUS.get(fid, ()))
+        order = focus + [v["behaviour"] for v in common if v["behaviour"] not in focus]
+        families[fid] = {
+            "family": fid,
+            "section": taxonomy["families"][fid].get("seed_section"),
+            **fam,
+            "excess": (fam["share_lo"] - fam["peer_median"])
+            if fam["above_peers"] and fam["peer_median"] is not None
+            else None,
+            "behaviours": behaviours,
+            "common": common,
+            "trend": _trend(cells, yearly, _trend_behaviour(common, taxonomy, fid), slug)
+            if common
+            else None,
+            "excerpts": _excerpts(texts, tags, fid, order, used),
+        }
+    out["families"] = families
+
+    # Behaviours above peers in at least MIN_FINDING complaints, strongest first (6.3, 8):
+    # one complaint can clear a peer median of 0, which is no finding.
+    above = []
+    notable = bm["above_peers"] & (bm["complaints"] >= MIN_FINDING)
+    for _, r in bm[notable.to_numpy(dtype=bool)].iterrows():
+        b = str(r["behaviour"])
+        got = cells.record(
+            "behaviour_mix",
+            {"lender_slug": slug, "behaviour": b},
+            r,
+            ["complaints", "share", "share_lo", "share_hi", "peer_median", "ratio_to_peers"],
+        )
+        above.append(
+            {
+                "behaviour": b,
+                "family": taxonomy["behaviours"][b]["family"],
+                "law": taxonomy["behaviours"][b].get("law"),
+                "excess": got["share_lo"] - got["peer_median"],
+                **got,
+            }
+        )
+    out["above"] = sorted(above, key=lambda a: (-a["excess"], ids.index(a["behaviour"])))
+
+    # 6 responses, against all lenders.
+    cols = ["complaints", "closed_total", "relief_total", "relief_rate", "relief_lo"]
+    cols += ["relief_hi", "monetary_relief", "non_monetary_relief", "explanation"]
+    cols += ["in_progress", "untimely", "timely_known", "timely_yes", "timely_rate"]
+    cols += ["timely_lo", "timely_hi"]
+    resp = cells.get("responses", {"lender_slug": slug}, cols)
+    mkt = cells.get("responses", {"lender": MARKET}, ["relief_rate", "timely_rate"])
+    resp["market_relief_rate"] = mkt["relief_rate"]
+    resp["market_timely_rate"] = mkt["timely_rate"]
+    resp["relief_vs_market"] = _compare(resp["relief_lo"], resp["relief_hi"], mkt["relief_rate"])
+    resp["timely_vs_market"] = _compare(resp["timely_lo"], resp["timely_hi"], mkt["timely_rate"])
+    out["responses"] = resp
+
+    # 5.1 unusual months.
+    sp = tables["spikes"]
+    sp = sp[sp["lender_slug"].astype("string") == slug].sort_values(
+        ["month", "score", "behaviour"], ascending=[False, False, True]
+    )
+    out["spikes"] = {"count": len(sp), "latest": None}
+    if len(sp):
+        r = sp.iloc[0]
+        key = {"lender_slug": slug, "behaviour": r["behaviour"], "month": _native(r["month"])}
+        out["spikes"]["latest"] = {
+            "behaviour": str(r["behaviour"]),
+            **cells.record(
+                "spikes", key, r, ["month", "complaints", "baseline", "near_taxonomy_change"]
+            ),
+        }
+
+    # 8 the strongest findings, strongest first.
+    findings = [
+        {"kind": "family", **families[f]}
+        for f in sorted(
+            (f for f in SEED_FAMILIES if families[f]["excess"] is not None),
+            key=lambda f: -families[f]["excess"],
+        )
+    ]
+    others = [a for a in out["above"] if a["family"] not in SEED_FAMILIES]
+    findings += [{"kind": "behaviour", **a} for a in others[:SUMMARY_BEHAVIOURS]]
+    for what in ("relief", "timely"):  # clearly better or worse than the market
+        if resp[f"{what}_vs_market"] in ("above", "below"):
+            findings.append({"kind": what, "direction": resp[f"{what}_vs_market"], **resp})
+    out["findings"] = findings
+    out["cells"] = cells.used
+    return out
+
+
+# ── rendering ──────────────────────────────────────────────────────────────────────────
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!])")
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
+_MONTHS += ["September", "October", "November", "December"]
+
+
+def md_text(value, marker: str = MARKERS["en"]) -> Markup:
+    """Text from the data → Markup that Markdown shows literally: whitespace collapsed,
+    Markdown punctuation backslash-escaped, then HTML-escaped. Nothing in it can become a
+    tag, a link or a heading."""
+    text = re.sub(r"\s+", " ", str(value)).replace(_MARK, marker)
+    return Markup(escape(_MD_SPECIAL.sub(r"\\\1", text)))
+
+
+def _finalize(marker: str):
+    def finalize(value):
+        if isinstance(value, Markup) or hasattr(value, "__html__"):
+            return value
+        if value is None:
+            return ""
+        return md_text(value, marker)
+
+    return finalize
+
+
+class Helpers:
+    """Formatting and link helpers for one edition. They return Markup (numbers and our
+    own links, never data text)."""
+
+    def __init__(self, lang: str, slug: str, taxonomy: dict) -> None:
+        self.lang, self.tax = lang, taxonomy
+        # The page is case-studies/<slug>/ (zh/case-studies/<slug>/ in Chinese).
+        self.root = "../../" if lang == "en" else "../../../"
+        self.prefix = "" if lang == "en" else "zh/"
+        self.slug = quote(slug, safe="")
+
+    def num(self, n) -> Markup:
+        return Markup(self.na() if n is None else f"{int(n):,}")
+
+    def pct(self, x, digits: int = 1) -> Markup:
+        return Markup(self.na() if x is None else f"{100 * float(x):.{digits}f}%")
+
+    def interval(self, lo, hi) -> Markup:
+        return Markup(f"{self.pct(lo)}–{self.pct(hi)}")
+
+    def times(self, x) -> Markup:
+        return Markup(self.na() if x is None else f"{float(x):.1f}")
+
+    def na(self) -> str:
+        return "n/a" if self.lang == "en" else "不适用"
+
+    def date(self, iso) -> Markup:
+        if iso is None:
+            return Markup(self.na())
+        d = Date.fromisoformat(str(iso)[:10])
+        if self.lang == "zh":
+            return Markup(f"{d.year}年{d.month}月{d.day}日")
+        return Markup(f"{d.day} {_MONTHS[d.month - 1]} {d.year}")
+
+    def month(self, iso) -> Markup:
+        d = Date.fromisoformat(str(iso)[:10])
+        if self.lang == "zh":
+            return Markup(f"{d.year}年{d.month}月")
+        return Markup(f"{_MONTHS[d.month - 1]} {d.year}")
+
+    def ordinal(self, n) -> Markup:
+        n = int(n)
+        if self.lang == "zh":
+            return Markup(f"第{n}")
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return Markup(f"{n:,}{suffix}")
+
+    def count(self, n, word: str) -> Markup:
+        """'1 complaint', '3 complaints' (English); the number alone in Chinese."""
+        if self.lang == "zh" or n is None:
+            return self.num(n)
+        return Markup(f"{self.num(n)} {escape(word)}{'' if int(n) == 1 else 's'}")
+
+    def bname(self, bid: str) -> str:
+        return self.tax["behaviours"][bid]["name"][self.lang]
+
+    def fname(self, fid: str) -> str:
+        return self.tax["families"][fid]["name"][self.lang]
+
+    def csv(self, name: str) -> Markup:
+        """Relative link from this page to data/<name>.csv."""
+        return Markup(f"{self.root}data/{quote(name)}.csv")
+
+    def bundle(self) -> Markup:
+        """Relative link to this lender's ZIP of CSVs (only lenders with a page have one)."""
+        return Markup(f"{self.root}data/lenders/{self.slug}.zip")
+
+    def page(self, bare: str) -> Markup:
+        """Relative link to a page of this edition, e.g. page('lenders/x/')."""
+        return Markup(f"{self.root}{self.prefix}{bare}")
+
+    def lender_page(self) -> Markup:
+        return self.page(f"lenders/{self.slug}/")
+
+    def law(self, key: str) -> Markup:
+        label, url = RULES[key]
+        return Markup(f"[{escape(label)}]({url})")
+
+    def globals(self) -> dict:
+        names = ["num", "pct", "interval", "times", "date", "month", "ordinal", "count", "bname"]
+        names += ["fname", "csv", "bundle", "page", "lender_page", "law"]
+        return {n: getattr(self, n) for n in names}
+
+
+def environment(lang: str) -> jinja2.Environment:
+    """The Jinja environment for case-study templates: every value from the data is
+    escaped for Markdown and HTML on output (see :func:`md_text`). One per language and
+    folder, so each template is compiled once per build."""
+    return _environment(lang, str(paths.CASE_STUDIES))
+
+
+@cache
+def _environment(lang: str, folder: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_finalize(MARKERS[lang]),
+    )
+
+
+_HAN = r"\u4e00-\u9fff"
+_CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef“”‘’"
+# A single line break (not a blank line, not before a list item, heading, quote or
+# attribute list) touching Chinese punctuation, or between two Chinese characters.
+_CJK_BREAK = re.compile(
+    rf"(?<=[{_CJK_PUNCT}])\n(?![\n\-*#>{{|0-9])"
+    rf"|(?<=[{_HAN}])\n(?=[{_HAN}{_CJK_PUNCT}])"
+    rf"|(?<=[^\n])\n(?=[{_CJK_PUNCT}])"
+)
+_SAFE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def editorial(slug: str, lang: str) -> dict[str, Markup | None]:
+    """Optional maintainer Markdown for sections 5 and 7:
+    content/case-studies/<slug>/{causes,recommendations}.<lang>.md (trusted, not data)."""
+    out: dict[str, Markup | None] = {"causes": None, "recommendations": None}
+    if not _SAFE_SLUG.match(slug):
+        return out
+    for name in out:
+        path = paths.CASE_STUDIES / slug / f"{name}.{lang}.md"
+        if path.is_file():
+            out[name] = Markup(path.read_text(encoding="utf-8").strip() + "\n")
+    return out
+
+
+def build(
+    slug: str,
+    lang: str,
+    tables: dict,
+    table: pd.DataFrame,
+    tags: pd.DataFrame,
+    config,
+    *,
+    order: list[str] | None = None,
+    date: str | None = None,
+    computed: dict | None = None,
+) -> dict:
+    """One edition of one case study.
+
+    ``config`` is the loaded Config (site and taxonomy are used). ``order`` is the
+    selection order for the "next case study" link (default: :func:`select`); ``date`` the
+    publication date shown (default: the date the data runs to); ``computed`` the
+    lender's :func:`facts`, if already computed (both editions can share them).
+
+    Returns ``{"slug", "lang", "title", "date", "html", "next_slug", "thin", "lender",
+    "description"}``; ``html`` is Markup, ready for templates/case_study.html.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"case study: unknown language {lang!r}")
+    f = computed or facts(slug, tables, table, tags, config.taxonomy, config.site)
+    order = list(order) if order is not None else select(tables, config.site)
+    if slug in order:
+        nxt = order[(order.index(slug) + 1) % len(order)]
+    else:
+        nxt = order[0] if order else slug
+    names = tables["lenders"]
+    nxt_name = names.loc[names["lender_slug"].astype("string") == nxt, "lender"]
+    helpers = Helpers(lang, slug, config.taxonomy)
+    context = {
+        **helpers.globals(),
+        "f": f,
+        "lang": lang,
+        "date_shown": date or f["as_of"],
+        "source_titles": [_source_title(s, lang, config) for s in f["sources"]],
+        "next": {
+            "slug": nxt,
+            "lender": str(nxt_name.iloc[0]) if len(nxt_name) else nxt,
+            "url": helpers.page(f"case-studies/{quote(nxt, safe='')}/"),
+            "self": nxt == slug,
+        },
+        "editorial": editorial(slug, lang),
+    }
+    module = environment(lang).get_template(f"case-study.{lang}.md").make_module(context)
+    source = str(module)
+    if lang == "zh":
+        # A line break inside a paragraph shows as a space, which Chinese does not use.
+        source = _CJK_BREAK.sub("", source)
+    html = markdown.markdown(source, extensions=["attr_list"], output_format="html")
+    return {
+        "slug": slug,
+        "lang": lang,
+        "title": str(module.title),
+        "description": str(getattr(module, "description", "")),
+        "date": str(date or f["as_of"]),
+        "html": Markup(html),
+        "next_slug": nxt,
+        "thin": bool(f["thin"]),
+        "lender": f["lender"],
+    }
+
+
+def _source_title(source: str, lang: str, config) -> str:
+    if source == "cfpb":
+        ui = getattr(config, "ui", None) or {}
+        return ui.get("source_cfpb", {}).get(lang, "Consumer Financial Protection Bureau")
+    sources = (getattr(config, "sources", None) or {}).get("sources", {})
+    return sources.get(source, {}).get("title", source)
