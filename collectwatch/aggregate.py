@@ -19,9 +19,19 @@ Conventions shared by every table:
 
 from __future__ import annotations
 
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .classify import normalise_label
+from .errors import UserError
+from .text import to_simplified_series
 
 MARKET = "All lenders"
 Z95 = 1.96  # two-sided 95% normal quantile, as usually published
@@ -622,6 +632,186 @@ def _lender_states(fr: Frame) -> pd.DataFrame:
     )
 
 
+# ── debt types, channels and harm words ────────────────────────────────────────────────
+
+OTHER_DEBT = "other"  # debt type of a sub-product wording the taxonomy does not list
+
+
+def _debt_type_lookup(taxonomy: dict) -> tuple[list[str], dict[str, str]]:
+    """The taxonomy's ``debt_types`` → (ids in taxonomy order, "other" last if absent;
+    normalised sub-product wording → id). A wording listed under two ids is a UserError."""
+    ids: list[str] = []
+    lookup: dict[str, str] = {}
+    for i, entry in enumerate(taxonomy.get("debt_types") or []):
+        if entry["id"] in ids:
+            raise UserError(f"data/taxonomy.yaml: debt_types[{i}].id {entry['id']!r} is used twice")
+        ids.append(entry["id"])
+        wordings = normalise_label(pd.Series(entry["sub_products"], dtype="string"))
+        for raw, key in zip(entry["sub_products"], wordings, strict=True):
+            if lookup.get(key, entry["id"]) != entry["id"]:
+                raise UserError(
+                    f"data/taxonomy.yaml: debt_types[{i}] ({entry['id']}) lists sub-product "
+                    f"{raw!r}, which debt type {lookup[key]!r} lists too"
+                )
+            lookup[key] = entry["id"]
+    if OTHER_DEBT not in ids:
+        ids.append(OTHER_DEBT)
+    return ids, lookup
+
+
+def _lender_debt_types(fr: Frame, table: pd.DataFrame, taxonomy: dict) -> pd.DataFrame:
+    """Lender (then the market) × debt type: complaints whose ``sub_product`` wording the
+    taxonomy's ``debt_types`` groups under the type, and a representative wording.
+
+    The CFPB renamed sub-products over the years ("Medical", then "Medical debt"); the
+    taxonomy lists every wording of a type, matched ignoring case and repeated spaces.
+    Wordings it does not list count as ``other``. Complaints without a sub-product are left
+    out of every row but count in ``lender_complaints``. Only (lender, type) pairs with at
+    least one complaint get a row. ``label`` is the type's commonest wording in the row's
+    complaints (ties: the alphabetically first).
+    """
+    ids, lookup = _debt_type_lookup(taxonomy)
+    if "sub_product" in table.columns:
+        raw = table["sub_product"].astype("string").str.strip()
+        raw = raw.where(raw.str.len() > 0)
+    else:
+        raw = pd.Series(pd.NA, index=table.index, dtype="string")
+    # Distinct wordings are few: normalise and look up each once.
+    codes, wordings = pd.factorize(raw)
+    wordings = np.asarray(wordings, dtype=object)
+    keys = normalise_label(pd.Series(wordings, dtype="string"))
+    type_of = np.array([ids.index(lookup.get(k, OTHER_DEBT)) for k in keys], dtype="int64")
+    known = codes >= 0
+    rows = pd.DataFrame(
+        {
+            "l": fr.l[known],
+            "t": type_of[codes[known]],
+            "word": wordings[codes[known]],
+        }
+    )
+    totals = np.bincount(fr.l, minlength=len(fr.lender_names))
+    lenders = _debt_type_rows(rows, ["l", "t"])
+    market = _debt_type_rows(rows.assign(l=-1), ["l", "t"])
+    out = pd.concat([lenders, market], ignore_index=True)
+    lender = out["l"].to_numpy(dtype="int64")
+    k = out["complaints"].to_numpy(dtype="int64")
+    n = np.where(lender >= 0, totals[np.maximum(lender, 0)], fr.n)
+    return pd.DataFrame(
+        {
+            **fr.lender_columns(lender),
+            "debt_type": pd.Categorical.from_codes(out["t"].to_numpy(dtype="int64"), ids),
+            "label": pd.array(out["label"].to_numpy(dtype=object), dtype="string"),
+            "complaints": k,
+            "lender_complaints": n.astype("int64"),
+            "share": ratio(k, n),
+        }
+    )
+
+
+def _debt_type_rows(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Complaints per ``by`` group and the group's commonest ``word`` (ties: first in
+    alphabetical order), sorted by ``by``."""
+    words = rows.groupby([*by, "word"], sort=True).size().rename("k").reset_index()
+    # Stable sort on the count keeps the alphabetical order among equal counts.
+    words = words.sort_values("k", ascending=False, kind="stable")
+    top = words.drop_duplicates(by).rename(columns={"word": "label"})
+    counts = rows.groupby(by, sort=True).size().rename("complaints").reset_index()
+    return counts.merge(top[[*by, "label"]], on=by, how="left")
+
+
+def pattern_group(entry: dict) -> str:
+    """The group of a ``channels`` or ``harm`` entry: its id without the ``_<lang>``
+    suffix ("calls_en" → "calls")."""
+    return re.sub(rf"_{re.escape(entry['lang'])}$", "", entry["id"])
+
+
+def _pattern_groups(taxonomy: dict, key: str) -> dict[str, dict]:
+    """Entries of the taxonomy's ``key`` (channels, harm) grouped by id without its
+    ``_<lang>`` suffix ("calls_en" and "calls_zh" are one group, "calls"), in taxonomy
+    order: group id → {lang: combined case-insensitive RE2 pattern}."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    probe = pa.array([""], pa.string())
+    for i, entry in enumerate(taxonomy.get(key) or []):
+        lang, pattern = entry["lang"], entry["pattern"].strip()
+        try:
+            pc.match_substring_regex(probe, "(?i)" + pattern)
+        except pa.ArrowInvalid as exc:
+            raise UserError(
+                f"data/taxonomy.yaml: {key}[{i}] ({entry['id']}) pattern is not valid RE2: {exc}"
+            ) from None
+        groups.setdefault(pattern_group(entry), {}).setdefault(lang, []).append(pattern)
+    return {
+        g: {lang: "(?i)" + "|".join(f"(?:{p})" for p in pats) for lang, pats in langs.items()}
+        for g, langs in groups.items()
+    }
+
+
+class _Narratives:
+    """The published narratives, per language, as the text rules see them (Chinese in
+    Simplified, as classify matches it). Converted once, shared by every pattern table."""
+
+    def __init__(self, fr: Frame, table: pd.DataFrame) -> None:
+        self.fr, self.table = fr, table
+        self.language = fr.rows["language"].fillna("").to_numpy(dtype=object)
+        self._by_lang: dict[str, tuple[np.ndarray, pa.Array]] = {}
+
+    def of(self, lang: str) -> tuple[np.ndarray, pa.Array]:
+        if lang not in self._by_lang:
+            pos = np.flatnonzero(
+                self.fr.rows["text"].to_numpy(dtype=bool) & (self.language == lang)
+            )
+            texts = self.table["narrative"].iloc[pos].astype("string")
+            if lang == "zh":
+                texts = to_simplified_series(texts)
+            self._by_lang[lang] = (pos, pa.array(texts.to_numpy(dtype=object), pa.large_string()))
+        return self._by_lang[lang]
+
+    def hits(self, patterns: dict[str, str]) -> np.ndarray:
+        """Which complaints have a narrative matching the pattern of its language."""
+        hit = np.zeros(self.fr.n, dtype=bool)
+        for lang, pattern in patterns.items():
+            pos, texts = self.of(lang)
+            if len(pos):
+                found = pc.match_substring_regex(texts, pattern).fill_null(False)
+                hit[pos] = np.asarray(found, dtype=bool)
+        return hit
+
+
+def _mentions(fr: Frame, narratives: _Narratives, groups: dict, column: str) -> pd.DataFrame:
+    """Every lender (then the market) × pattern group: published narratives, those that
+    match the group's pattern in their own language, the share and its Wilson interval
+    (NA for a lender without narratives)."""
+    n_lenders, n_groups = len(fr.lender_names), len(groups)
+    codes = np.r_[np.arange(n_lenders), -1]
+    text = fr.rows["text"].to_numpy(dtype=bool)
+    narr = np.r_[np.bincount(fr.l, weights=text, minlength=n_lenders), text.sum()]
+    for lang in {lang for patterns in groups.values() for lang in patterns}:
+        narratives.of(lang)  # convert once, before the threads share the texts
+    # pyarrow's regex kernels release the GIL, so groups run side by side, as in classify.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        hits = list(pool.map(narratives.hits, groups.values()))
+    mentions = np.array(
+        [np.r_[np.bincount(fr.l, weights=h, minlength=n_lenders), h.sum()] for h in hits]
+    ).reshape(n_groups, len(codes))
+    # Rows: each lender's groups in taxonomy order, then the market's.
+    lender = np.repeat(codes, n_groups)
+    g = np.tile(np.arange(n_groups), len(codes))
+    k = mentions.T.reshape(-1).astype("int64")
+    n = np.repeat(narr, n_groups).astype("int64")
+    lo, hi = wilson(k, n)
+    return pd.DataFrame(
+        {
+            **fr.lender_columns(lender),
+            column: pd.Categorical.from_codes(g, list(groups)),
+            "narratives": n,
+            "mentions": k,
+            "share": ratio(k, n),
+            "share_lo": pd.array(lo, dtype="Float64"),
+            "share_hi": pd.array(hi, dtype="Float64"),
+        }
+    )
+
+
 def _responses(fr: Frame) -> pd.DataFrame:
     """Per lender (then the market): company response outcomes, relief and timely rates.
 
@@ -785,6 +975,23 @@ def check_tables(tables: dict[str, pd.DataFrame], fr: Frame, min_n: int) -> None
         int(tables["responses"].loc[market, "complaints"].sum()) == fr.n,
         "responses' market row does not add up to the table",
     )
+    text = int(fr.rows["text"].sum())
+    for name in ("lender_channels", "lender_harm"):
+        df = tables[name]
+        market = df["lender_slug"].isna().to_numpy(dtype=bool)
+        _require(
+            (df.loc[market, "narratives"] == text).all(),
+            f"{name}'s market rows do not count every published narrative",
+        )
+        _require(
+            (df["mentions"] <= df["narratives"]).all(), f"{name} has more mentions than narratives"
+        )
+    debt = tables["lender_debt_types"]
+    market = debt["lender_slug"].isna().to_numpy(dtype=bool)
+    _require(
+        int(debt.loc[market, "complaints"].sum()) == int(debt.loc[~market, "complaints"].sum()),
+        "lender_debt_types' market rows do not add up to its lenders' rows",
+    )
     with_state = int(tables["state_behaviour"]["complaints"].sum())
     expected = int(fr.rows["state"].notna().to_numpy()[fr.pairs["row"].to_numpy()].sum())
     _require(with_state == expected, "state_behaviour does not add up to the pairs with a state")
@@ -802,7 +1009,10 @@ def build_tables(
     Tables (columns are described in data/tables.yaml): lenders, behaviours,
     counts_monthly / counts_quarterly / counts_yearly (peer-group lenders × behaviour),
     market_monthly, family_monthly, behaviour_mix, family_mix, yoy, state_behaviour,
-    responses, coverage, spikes, taxonomy_changes.
+    lender_states, lender_debt_types, lender_channels, lender_harm, responses, coverage,
+    spikes, taxonomy_changes. lender_debt_types groups sub-products by the taxonomy's
+    ``debt_types``; lender_channels and lender_harm match narratives with its ``channels``
+    and ``harm`` patterns.
 
     ``site`` supplies ``min_lender_complaints``, ``provisional_days`` and ``spikes``;
     ``as_of`` is the date the data runs to (periods near it are provisional). Raises
@@ -812,14 +1022,16 @@ def build_tables(
     as_of = pd.Timestamp(as_of)
     days = int(site["provisional_days"])
     min_n = int(site["min_lender_complaints"])
+    table = table.reset_index(drop=True)
     fr = Frame(table, tags, taxonomy)
+    narratives = _Narratives(fr, table)
     changes = taxonomy_changes(taxonomy)
 
     lender_m = _lender_monthly(fr, min_n)
     market_m = _market_monthly(fr)
     yearly = pd.concat([_roll_up(lender_m, "y"), _roll_up(market_m, "y")], ignore_index=True)
     tables = {
-        "lenders": _lenders(fr, table.reset_index(drop=True), min_n),
+        "lenders": _lenders(fr, table, min_n),
         "behaviours": _behaviours(fr, taxonomy),
         "counts_monthly": _named_counts(fr, lender_m, as_of, days, "m"),
         "counts_quarterly": _named_counts(fr, _roll_up(lender_m, "q"), as_of, days, "q"),
@@ -833,6 +1045,11 @@ def build_tables(
         "yoy": _yoy(fr, yearly, as_of, days),
         "state_behaviour": _state_behaviour(fr),
         "lender_states": _lender_states(fr),
+        "lender_debt_types": _lender_debt_types(fr, table, taxonomy),
+        "lender_channels": _mentions(
+            fr, narratives, _pattern_groups(taxonomy, "channels"), "channel"
+        ),
+        "lender_harm": _mentions(fr, narratives, _pattern_groups(taxonomy, "harm"), "harm"),
         "responses": _responses(fr),
         "coverage": _coverage(fr, as_of, days),
         "spikes": pd.concat(

@@ -7,8 +7,8 @@ the wording without touching code) and :func:`redact` cleans complaint text for 
 
 Figures come from the published aggregate tables, and every cell read is recorded in
 ``facts["cells"]`` (table, key, column, value) so that a test can compare it with the CSV.
-Only what no table holds is counted from the complaints themselves: the channels and harm
-words in narratives, the excerpts, and the debt types (``sub_product``).
+That includes the debt types, the contact channels and the harm words (lender_debt_types,
+lender_channels, lender_harm). Only the excerpts are taken from the complaints themselves.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ import jinja2
 import markdown
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from markupsafe import Markup, escape
 
 from . import paths
-from .aggregate import MARKET, wilson
+from .aggregate import MARKET, pattern_group, wilson
 from .errors import UserError
 from .text import to_simplified_series
 
@@ -67,19 +65,6 @@ RULES = {
     ),
     "complaint": ("consumerfinance.gov/complaint", "https://www.consumerfinance.gov/complaint/"),
 }
-
-# Words with which consumers describe what the collection did to them. A plain keyword
-# count: it cannot tell "I was scared" from "I was not scared", and the page says so.
-# TODO(lead): move to data/taxonomy.yaml (`harm:`) once its schema allows it.
-HARM = {
-    "en": (
-        r"\b(?:stress(?:ed|ful)?|anxiety|anxious|depress(?:ed|ion)|scared|afraid|fear(?:ful)?"
-        r"|frighten\w*|panic\w*|humiliat\w*|embarrass\w*|ashamed|(?:can't|cannot|couldn't)\s+sleep"
-        r"|sleepless|insomnia|crying|in\s+tears|suicid\w*|mental\s+health|emotional\w*)\b"
-    ),
-    "zh": r"焦虑|抑郁|失眠|崩溃|害怕|恐惧|压力|精神|自杀|丢了工作|丢工作|被辞退|丢脸|抬不起头",
-}
-
 
 # ── redaction ──────────────────────────────────────────────────────────────────────────
 
@@ -270,12 +255,6 @@ def _compare(lo, hi, other) -> str | None:
     return "above" if lo > other else "below" if hi < other else "similar"
 
 
-def _debt_type(label: str) -> str:
-    """'Credit card debt' and 'Credit card' → 'credit card'; parentheses dropped."""
-    key = re.sub(r"\s*\([^)]*\)", "", label).strip()
-    return re.sub(r"\s+debt$", "", key, flags=re.I).casefold()
-
-
 def _texts(rows: pd.DataFrame) -> pd.DataFrame:
     """The lender's complaints with published text; ``match`` is the text rules run on
     (Simplified for Chinese, as classify does)."""
@@ -289,44 +268,24 @@ def _texts(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _hits(texts: pd.DataFrame, patterns: dict[str, list[str]]) -> np.ndarray:
-    """Which texts match any pattern of their own language (``patterns``: lang → list)."""
-    hit = np.zeros(len(texts), dtype=bool)
-    lang = texts["language"].astype("string").fillna("").to_numpy(dtype=object)
-    for code, pats in patterns.items():
-        mine = np.flatnonzero(lang == code)
-        if not len(mine) or not pats:
-            continue
-        arr = pa.array(texts["match"].iloc[mine].to_numpy(dtype=object), pa.large_string())
-        pattern = "(?i)" + "|".join(f"(?:{p.strip()})" for p in pats)
-        found = pc.match_substring_regex(arr, pattern).fill_null(False)
-        hit[mine] = np.asarray(found, dtype=bool)
-    return hit
-
-
-def _share(k: int, n: int) -> dict:
-    lo, hi = wilson(k, n)
-    ok = n > 0
-    return {
-        "narratives": int(k),
-        "share": k / n if ok else None,
-        "share_lo": float(lo) if ok else None,
-        "share_hi": float(hi) if ok else None,
-    }
-
-
-def _channels(texts: pd.DataFrame, taxonomy: dict) -> dict:
-    """Channel key (id without its language suffix) → names and narratives mentioning it."""
-    groups: dict[str, dict] = {}
-    for ch in taxonomy.get("channels", []):
-        key = re.sub(rf"_{re.escape(ch['lang'])}$", "", ch["id"])
-        group = groups.setdefault(key, {"name": ch["name"], "patterns": {}})
-        group["patterns"].setdefault(ch["lang"], []).append(ch["pattern"])
-    n = len(texts)
-    return {
-        key: {"key": key, "name": g["name"], **_share(int(_hits(texts, g["patterns"]).sum()), n)}
-        for key, g in groups.items()
-    }
+def _mentions(cells: _Cells, name: str, column: str, slug: str, entries: list) -> dict:
+    """The lender's rows of ``lender_channels`` or ``lender_harm`` (``column``: channel or
+    harm): group → its name (from the taxonomy's ``entries``) and the table's counts."""
+    names = {}
+    for entry in entries:
+        names.setdefault(pattern_group(entry), entry["name"])
+    rows = cells.rows(name, lender_slug=slug)
+    out = {}
+    for _, r in rows.iterrows():
+        key = str(r[column])
+        got = cells.record(
+            name,
+            {"lender_slug": slug, column: key},
+            r,
+            ["narratives", "mentions", "share", "share_lo", "share_hi"],
+        )
+        out[key] = {"key": key, "name": names.get(key, {"en": key, "zh": key}), **got}
+    return out
 
 
 def _excerpts(texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used: set) -> list:
@@ -454,9 +413,9 @@ def facts(
 ) -> dict:
     """Every figure the case study of ``slug`` states, as plain Python values.
 
-    Figures from a published table are its cells (listed in ``"cells"``). Channels, harm
-    words and excerpts are counted in the lender's narratives (``table``, ``tags``), and
-    debt types in its ``sub_product`` values. ``thin`` is True when the lender has fewer
+    Figures are cells of the published tables (listed in ``"cells"``), debt types,
+    channels and harm words included; only the excerpts come from the lender's narratives
+    (``table``, ``tags``). ``thin`` is True when the lender has fewer
     complaints than ``site["min_lender_complaints"]``; ``narratives_thin`` when it has
     fewer than MIN_NARRATIVES published narratives.
     """
@@ -495,20 +454,19 @@ def facts(
     out["sources"] = sorted(rows["source"].astype("string").dropna().unique().tolist())
     out["us"] = "cfpb" in out["sources"]
 
-    # 1.2 debt types (not in any table: counted from sub_product) and states.
-    sub = rows["sub_product"].astype("string").dropna() if "sub_product" in rows else None
-    products = []
-    if sub is not None and len(sub):
-        keys = sub.map(_debt_type)
-        for key, group in sub.groupby(keys.to_numpy(), sort=True):
-            products.append(
-                {
-                    "key": key,
-                    "label": group.value_counts().sort_index().idxmax(),
-                    "complaints": len(group),
-                    "share": len(group) / me["complaints"],
-                }
-            )
+    # 1.2 debt types (the Sub-product field, grouped by the taxonomy's debt_types) and states.
+    products = [
+        {
+            "key": str(r["debt_type"]),
+            **cells.record(
+                "lender_debt_types",
+                {"lender_slug": slug, "debt_type": r["debt_type"]},
+                r,
+                ["label", "complaints", "share"],
+            ),
+        }
+        for _, r in cells.rows("lender_debt_types", lender_slug=slug).iterrows()
+    ]
     out["products"] = sorted(products, key=lambda p: (-p["complaints"], p["key"]))
     out["products_known"] = int(sum(p["complaints"] for p in products))
 
@@ -580,15 +538,17 @@ def facts(
     )
     out["market"] = market
 
-    # 3 channels, 6.1 harm: counted in the published narratives.
+    # 3 channels, 6.1 harm: narratives that mention them (lender_channels, lender_harm).
+    out["channels"] = _mentions(
+        cells, "lender_channels", "channel", slug, taxonomy.get("channels") or []
+    )
+    out["harm"] = _mentions(cells, "lender_harm", "harm", slug, taxonomy.get("harm") or [])
+    # The excerpts are quoted from the narratives themselves.
     texts = _texts(rows)
     if len(texts) != me["narratives"]:  # the same test as aggregate's; must agree
         raise ValueError(
             f"case study {slug}: {len(texts)} narratives, lenders.csv says {me['narratives']}"
         )
-    out["channels"] = _channels(texts, taxonomy)
-    harm = {lang: [p] for lang, p in HARM.items()}
-    out["harm"] = _share(int(_hits(texts, harm).sum()), len(texts))
 
     # 4 the seed's three families, each with its behaviours, trend and excerpts.
     fm = tables["family_mix"]

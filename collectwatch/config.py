@@ -88,6 +88,8 @@ TAXONOMY_SCHEMA = {
         }
     ],
     "channels?": [{"id": STR, "lang": STR, "pattern": STR, "name": LANG_TEXT}],
+    "harm?": [{"id": STR, "lang": STR, "pattern": STR, "name": LANG_TEXT}],
+    "debt_types?": [{"id": STR, "name": LANG_TEXT, "sub_products": [STR]}],
 }
 
 UI_SCHEMA = {"*": LANG_TEXT}

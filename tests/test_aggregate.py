@@ -9,6 +9,7 @@ import pytest
 
 from collectwatch import aggregate
 from collectwatch.aggregate import MARKET, build_tables, provisional, wilson
+from collectwatch.errors import UserError
 
 TAXONOMY = {
     "eras": [
@@ -231,6 +232,179 @@ def test_coverage_by_year_lender_and_language(tables):
     zh = one(cov, dimension="language", value="zh")
     assert (zh["complaints"], zh["narratives"], zh["text_tagged"]) == (1, 1, 1)
     assert one(cov, dimension="lender", value="Cobalt")["narrative_share"] == 0
+
+
+# ── debt types, channels and harm words ────────────────────────────────────────────────
+
+TEXT_TAXONOMY = {
+    **TAXONOMY,
+    "channels": [
+        {"id": "calls_en", "lang": "en", "pattern": r"\bcall(?:s|ed|ing)?\b", "name": {}},
+        {"id": "calls_zh", "lang": "zh", "pattern": "电话", "name": {}},
+        {"id": "letters_en", "lang": "en", "pattern": r"\bletters?\b", "name": {}},
+    ],
+    "harm": [
+        {"id": "distress_en", "lang": "en", "pattern": r"\b(?:scared|anxiety)\b", "name": {}},
+        {"id": "distress_zh", "lang": "zh", "pattern": "焦虑|害怕", "name": {}},
+    ],
+    "debt_types": [
+        {"id": "medical", "name": {}, "sub_products": ["Medical", "Medical debt"]},
+        {"id": "credit_card", "name": {}, "sub_products": ["Credit card", "Credit card debt"]},
+        {"id": "other", "name": {}, "sub_products": ["Other debt"]},
+    ],
+}
+# complaint id → (narrative, language, sub_product), replacing those of ROWS.
+TEXTS = {
+    "1": ("They CALLED me at work and I was scared", "en", "Medical"),
+    "2": ("Two letters, then calls", "en", "Medical debt"),
+    # Traditional script: 電話 and 焦慮 match the Simplified patterns 电话 and 焦虑.
+    "3": ("他們每天打電話，我很焦慮", "zh", "Credit card debt"),
+    "4": (NA, "en", "Timeshare debt"),  # a wording the taxonomy does not list: other
+    "5": (NA, "en", NA),
+    "6": ("They told my boss", "en", "  MEDICAL   debt "),  # case and spacing ignored
+    "7": ("電話不停", "zh", "Medical debt"),
+    "8": (NA, "en", "Medical debt"),
+    "9": ("   ", "en", "Other debt"),  # blanks are no narrative
+    "13": (NA, "en", ""),  # an empty sub-product is none
+}
+
+
+def text_table() -> pd.DataFrame:
+    table = classified()
+    for cid, (narrative, language, sub) in TEXTS.items():
+        at = table["complaint_id"] == cid
+        table.loc[at, ["narrative", "language", "sub_product"]] = [narrative, language, sub]
+    return table
+
+
+@pytest.fixture(scope="module")
+def text_tables() -> dict[str, pd.DataFrame]:
+    return build_tables(text_table(), tags(), TEXT_TAXONOMY, SITE, AS_OF)
+
+
+def test_lender_debt_types_group_wordings_across_eras(text_tables):
+    dt = text_tables["lender_debt_types"]
+    got = [
+        (r.lender, r.debt_type, r.label, r.complaints, r.lender_complaints) for r in dt.itertuples()
+    ]
+    assert got == [
+        # Two wordings, one each: the label is the alphabetically first.
+        ("Acme", "medical", "Medical", 2, 5),
+        ("Acme", "credit_card", "Credit card debt", 1, 5),
+        ("Acme", "other", "Timeshare debt", 1, 5),
+        ("Beta", "medical", "Medical debt", 3, 4),
+        ("Beta", "other", "Other debt", 1, 4),
+        # Cobalt and Dot name no sub-product: no rows. Then all lenders together.
+        (MARKET, "medical", "Medical debt", 5, 13),
+        (MARKET, "credit_card", "Credit card debt", 1, 13),
+        (MARKET, "other", "Other debt", 2, 13),  # tie 1–1: "Other debt" < "Timeshare debt"
+    ]
+    assert dt["share"].tolist() == pytest.approx(
+        [0.4, 0.2, 0.2, 0.75, 0.25, 5 / 13, 1 / 13, 2 / 13]
+    )
+    assert dt["lender_slug"].isna().tolist() == [False] * 5 + [True] * 3
+    assert_shares_clean({"lender_debt_types": dt})
+
+
+def test_lender_debt_types_without_a_taxonomy_count_every_wording_as_other():
+    dt = build_tables(text_table(), tags(), TAXONOMY, SITE, AS_OF)["lender_debt_types"]
+    assert set(dt["debt_type"].astype(str)) == {"other"}
+    assert one(dt, lender=MARKET)["complaints"] == 8  # every complaint with a sub-product
+    assert one(dt, lender="Beta")["label"] == "Medical debt"
+
+
+def test_lender_channels_count_narratives_in_both_scripts(text_tables):
+    ch = text_tables["lender_channels"]
+    got = [(r.lender, r.channel, r.narratives, r.mentions) for r in ch.itertuples()]
+    assert got == [
+        ("Acme", "calls", 3, 3),  # "CALLED", "calls" and 打電話 (Traditional)
+        ("Acme", "letters", 3, 1),
+        ("Beta", "calls", 2, 1),  # 電話不停; "   " is not a narrative
+        ("Beta", "letters", 2, 0),
+        ("Cobalt", "calls", 0, 0),
+        ("Cobalt", "letters", 0, 0),
+        ("Dot", "calls", 0, 0),
+        ("Dot", "letters", 0, 0),
+        (MARKET, "calls", 5, 4),
+        (MARKET, "letters", 5, 1),
+    ]
+    acme = one(ch, lender="Acme", channel="letters")
+    assert acme["share"] == pytest.approx(1 / 3)
+    lo, hi = wilson(1, 3)
+    assert (acme["share_lo"], acme["share_hi"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert one(ch, lender="Beta", channel="letters")["share"] == 0
+    # No narratives: every share is NA, not NaN and not 0.
+    cobalt = one(ch, lender="Cobalt", channel="calls")
+    assert all(cobalt[c] is pd.NA for c in ("share", "share_lo", "share_hi"))
+    # The narratives are those lenders.csv counts.
+    lenders = text_tables["lenders"].set_index("lender")["narratives"]
+    calls = rows_of(ch, channel="calls").set_index("lender")["narratives"]
+    assert calls.drop(MARKET).to_dict() == lenders.to_dict()
+    assert_shares_clean({"lender_channels": ch})
+
+
+def test_lender_harm_counts_harm_words_in_both_scripts(text_tables):
+    harm = text_tables["lender_harm"]
+    got = [(r.lender, r.harm, r.narratives, r.mentions) for r in harm.itertuples()]
+    assert got == [
+        ("Acme", "distress", 3, 2),  # "scared" and 焦慮 (Traditional for 焦虑)
+        ("Beta", "distress", 2, 0),
+        ("Cobalt", "distress", 0, 0),
+        ("Dot", "distress", 0, 0),
+        (MARKET, "distress", 5, 2),
+    ]
+    assert one(harm, lender="Acme")["share"] == pytest.approx(2 / 3)
+    assert pd.isna(one(harm, lender="Dot")["share"])
+    assert harm["share"].dtype == "Float64"
+    assert_shares_clean({"lender_harm": harm})
+
+
+def test_a_pattern_only_matches_narratives_in_its_own_language():
+    table = complaints(
+        [
+            ("1", "A", "2024-01-02", [], NA, "电话 and a call", NA, NA, "zh"),
+            ("2", "A", "2024-01-03", [], NA, "电话 and a text", NA, NA, "en"),
+        ]
+    )
+    taxonomy = {**TEXT_TAXONOMY, "channels": TEXT_TAXONOMY["channels"][:1]}
+    ch = build_tables(table, None, taxonomy, SITE, AS_OF)["lender_channels"]
+    assert one(ch, lender="A", channel="calls")["mentions"] == 0
+
+
+def test_without_channels_or_harm_in_the_taxonomy_the_tables_are_empty(tables):
+    for name, column in (("lender_channels", "channel"), ("lender_harm", "harm")):
+        assert tables[name].empty, name
+        assert column in tables[name].columns
+
+
+def test_an_empty_table_gives_market_rows_without_narratives():
+    out = build_tables(text_table().iloc[:0], None, TEXT_TAXONOMY, SITE, AS_OF)
+    assert out["lender_debt_types"].empty
+    calls = one(out["lender_channels"], lender=MARKET, channel="calls")
+    assert calls["narratives"] == 0 and pd.isna(calls["share"])
+    assert_shares_clean(out)
+
+
+def test_bad_text_patterns_and_doubly_listed_wordings_are_user_errors():
+    bad = {**TEXT_TAXONOMY, "harm": [{"id": "x_en", "lang": "en", "pattern": "(", "name": {}}]}
+    with pytest.raises(UserError, match=r"harm\[0\] \(x_en\) pattern is not valid RE2"):
+        build_tables(text_table(), None, bad, SITE, AS_OF)
+    twice = {
+        **TEXT_TAXONOMY,
+        "debt_types": [
+            {"id": "medical", "name": {}, "sub_products": ["Medical"]},
+            {"id": "health", "name": {}, "sub_products": ["medical "]},
+        ],
+    }
+    with pytest.raises(UserError, match=r"debt_types\[1\] \(health\).*'medical'"):
+        build_tables(text_table(), None, twice, SITE, AS_OF)
+
+
+def test_text_tables_do_not_depend_on_input_order(text_tables):
+    shuffled = text_table().sample(frac=1, random_state=3)
+    out = build_tables(shuffled, tags(), TEXT_TAXONOMY, SITE, AS_OF)
+    for name in ("lender_debt_types", "lender_channels", "lender_harm"):
+        pd.testing.assert_frame_equal(out[name], text_tables[name], obj=name)
 
 
 # ── time-indexed counts ────────────────────────────────────────────────────────────────

@@ -327,8 +327,48 @@ def test_channels_count_narratives_in_both_scripts(demo, config):
     texts = demo["table"].loc[demo["table"]["lender_slug"] == zh_slug, "narrative"]
     simple = casestudy.to_simplified_series(texts.astype("string"))
     expected = int(simple.str.contains("电话|来电|打给|致电|呼死你|语音", regex=True).sum())
-    assert calls["narratives"] == expected
+    assert calls["mentions"] == expected
+    assert calls["narratives"] == f["narratives"]
     assert calls["share"] == pytest.approx(expected / f["narratives"])
+
+
+def test_debt_types_channels_and_harm_are_published_cells(subject, config):
+    """Section 1.2's debt types, section 3's channels and 6.1's harm words are cells of
+    lender_debt_types, lender_channels and lender_harm (which the CSV test then checks),
+    not counts made on the side."""
+    data, slug, order = subject
+    tables = data["tables"]
+    f = casestudy.facts(slug, tables, data["table"], data["tags"], config.taxonomy, config.site)
+    used = {(c["table"], c["column"]) for c in f["cells"]}
+    for name in ("lender_channels", "lender_harm"):
+        assert {(name, col) for col in ("narratives", "mentions", "share")} <= used, name
+    channels = {c["id"].rsplit("_", 1)[0] for c in config.taxonomy["channels"]}
+    assert set(f["channels"]) == channels
+    assert set(f["harm"]) == {"personal_harm"}
+
+    rows = data["table"][data["table"]["lender_slug"] == slug]
+    subs = rows["sub_product"].astype("string")
+    assert f["products_known"] == int(subs.notna().sum())
+    if f["products_known"]:
+        assert ("lender_debt_types", "complaints") in used
+    published = [r for r in csv_rows(tables, "lender_debt_types") if r["lender_slug"] == slug]
+    assert sorted((p["key"], p["complaints"]) for p in f["products"]) == sorted(
+        (r["debt_type"], int(r["complaints"])) for r in published
+    )
+    # Old and new CFPB wordings of one kind of debt are one row ("Medical", "Medical debt").
+    wordings = set(subs.dropna().str.casefold())
+    if {"medical", "medical debt"} <= wordings:
+        medical = [p for p in f["products"] if p["key"] == "medical"]
+        assert medical[0]["complaints"] == int(
+            subs.str.casefold().isin(["medical", "medical debt"]).sum()
+        )
+
+    case = build(data, slug, "en", config, order=order, computed=f)
+    links = {a["href"] for a in soup(case).find_all("a", href=True)}
+    shown = {"lender_debt_types": f["products"], "lender_channels": f["narratives"]}
+    shown["lender_harm"] = f["narratives"]  # without narratives, sections 3 and 6.1 say so
+    for name, stated in shown.items():
+        assert any(h.endswith(f"data/{name}.csv") for h in links) == bool(stated), name
 
 
 # ── redaction ───────────────────────────────────────────────────────────────────────────
