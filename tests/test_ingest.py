@@ -268,3 +268,15 @@ def test_every_real_input_reconciles(config):
     result = ingest(files, config)
     assert all(reconciles(r) for r in result.inputs)
     assert sum(r["rows_read"] for r in result.inputs) == 29522
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7])
+def test_tiny_batches_give_the_same_table(batch_rows, monkeypatch, config):
+    import collectwatch.ingest as ingest_module
+
+    files = [real("cfpb", "cfpb_2013-2017_14col_no_narrative_3186rows.csv")]
+    whole = ingest(files, config)
+    monkeypatch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
+    small = ingest(files, config)
+    pd.testing.assert_frame_equal(whole.table, small.table)
+    assert whole.inputs[0]["rows_in_scope"] == small.inputs[0]["rows_in_scope"] == 625

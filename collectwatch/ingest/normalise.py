@@ -170,7 +170,11 @@ def canonical_batch(
     rows["complaint_id"] = ids[in_scope].astype("string")
     rows["date_received"] = dates[in_scope].astype("datetime64[s]")
     for col in TEXT_COLUMNS:
-        rows[col] = data[col][in_scope] if col in data else pd.Series(pd.NA, dtype="string")
+        rows[col] = (
+            data[col][in_scope]
+            if col in data
+            else pd.Series(pd.NA, index=rows.index, dtype="string")
+        )
     timely = data["timely"][in_scope].str.casefold() if "timely" in data else None
     rows["timely"] = (
         timely.map({"yes": True, "no": False}).astype("boolean")
@@ -199,4 +203,5 @@ def _synthetic_ids(data: pd.DataFrame, state: FileState) -> pd.Series:
     before = hashes.map(state.id_counts).fillna(0).astype("int64")
     for h, n in hashes.value_counts().items():
         state.id_counts[h] = state.id_counts.get(h, 0) + int(n)
-    return "row-" + hashes.map("{:016x}".format) + "-" + (before + within).astype("string")
+    hexes = hashes.map("{:016x}".format).astype("string")  # an empty batch stays typed
+    return "row-" + hexes + "-" + (before + within).astype("string")
