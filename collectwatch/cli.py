@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             use_cache=not args.no_cache,
         )
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         print("interrupted; the previous site is untouched", file=sys.stderr)

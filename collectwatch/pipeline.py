@@ -76,6 +76,12 @@ def build(
     if synthetic:  # demo paths relative to the project, so the report is the same anywhere
         for item in result.inputs:
             item["path"] = os.path.relpath(item["path"].split("!")[0], paths.ROOT)
+    if result.table.empty:
+        read = sum(i["rows_read"] for i in result.inputs)
+        raise UserError(
+            f"{', '.join(i['path'] for i in result.inputs)}: no in-scope complaints "
+            f"({read:,} rows read; scope is {', '.join(config.sources['scope']['products'])})"
+        )
     lap("ingest")
 
     table, tags = classify.classify(result.table, config.taxonomy)

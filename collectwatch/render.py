@@ -617,13 +617,31 @@ def index_for_search(folder: Path) -> None:
     )
     if proc.returncode != 0:
         raise UserError(f"pagefind: search indexing failed: {proc.stderr.strip()[:300]}")
+    # Pagefind lists languages in no fixed order; sort them so builds are reproducible.
+    entry = folder / "pagefind" / "pagefind-entry.json"
+    if entry.exists():
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        entry.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
 
 def _remove_stale(out: Path) -> None:
-    """Leftovers of builds that were killed before their swap."""
+    """Leftovers of builds that were killed before their swap (never a live build's)."""
     for pattern in (f".{out.name}.tmp-*", f".{out.name}.old-*"):
         for stale in out.parent.glob(pattern):
-            shutil.rmtree(stale, ignore_errors=True)
+            if not _alive(stale.name.rsplit("-", 1)[-1]):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def swap_in(new: Path, out: Path) -> None:

@@ -97,6 +97,10 @@ def read_inputs(
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     if quarantine is None or quarantine.empty:
         quarantine = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    # One set of types whether the rows were just parsed or came from a cached JSON file.
+    quarantine = quarantine.astype(
+        {"file": "string", "line": "int64", "reason": "string", "raw": "string"}
+    )
     return IngestResult(table[CANONICAL], reports, quarantine, folds)
 
 

@@ -187,12 +187,18 @@ def layout_of(inp: Input, sources: dict) -> Layout:
     head = _read_head(inp)
     if not head.strip():
         raise UserError(f"{inp.path}: file is empty")
-    if head.lstrip()[:1] in (b"{", b"["):
+    if _text_start(head) in ("{", "["):
         layout = _json_layout(inp, sources)
     else:
         layout = _csv_layout(inp, head, sources)
     _check_required(inp, layout, sources)
     return layout
+
+
+def _text_start(head: bytes) -> str:
+    """The first non-blank character, after any byte-order mark (JSON or CSV?)."""
+    text = head.decode(guess_encoding(head), errors="replace").lstrip("\ufeff \t\r\n")
+    return text[:1]
 
 
 def _csv_layout(inp: Input, head: bytes, sources: dict) -> Layout:
@@ -225,16 +231,21 @@ def _load_json(inp: Input):
         raise UserError(f"{inp.path}: cannot read: {exc}") from None
     encoding = guess_encoding(data[:SNIFF_BYTES])
     try:
-        return json.loads(data.decode(encoding, errors="replace")), encoding
+        return json.loads(data.decode(encoding, errors="replace").lstrip("\ufeff")), encoding
     except json.JSONDecodeError as exc:
         raise UserError(f"{inp.path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise UserError(f"{inp.path}: JSON is nested too deeply to be a complaint export") from None
 
 
 def _json_layout(inp: Input, sources: dict) -> Layout:
     doc, encoding = _load_json(inp)
     kind, records = _json_records(inp, doc)
     if kind == "json:socrata":
-        header = [c.get("fieldName") or c.get("name", "") for c in doc["meta"]["view"]["columns"]]
+        columns = (doc["meta"].get("view") or {}).get("columns")
+        if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+            raise UserError(f"{inp.path}: Socrata rows.json without meta.view.columns")
+        header = [str(c.get("fieldName") or c.get("name", "")) for c in columns]
         rows = records
     else:
         header = sorted({k for r in records if isinstance(r, dict) for k in r})
@@ -261,7 +272,7 @@ def _json_records(inp: Input, doc) -> tuple[str, list]:
         if found:
             return ("json:document" if len(found) == 1 else "json:hits"), found
         if doc.get("aggregations"):
-            names = ", ".join(sorted(doc["aggregations"])[:4])
+            names = ", ".join(repr(str(n)) for n in sorted(doc["aggregations"])[:4])
             raise UserError(
                 f"{inp.path}: holds aggregations ({names}, …), not complaints; "
                 "export complaint records (CSV, or JSON with hits) instead"
@@ -293,7 +304,7 @@ def _json_batches(layout: Layout, size: int) -> Iterator[Batch]:
     batch = Batch()
     for n, rec in enumerate(layout.records, start=1):
         if isinstance(rec, list):
-            batch.rows.append(["" if v is None else str(v) for v in rec])
+            batch.rows.append([_clean(v) for v in rec])
             batch.lines.append(n)
         else:
             batch.errors.append((n, "record is not an object or list", str(rec)[:RAW_PREVIEW]))
@@ -301,6 +312,13 @@ def _json_batches(layout: Layout, size: int) -> Iterator[Batch]:
             yield batch
             batch = Batch()
     yield batch
+
+
+def _clean(value) -> str:
+    """A JSON value as text; lone surrogates (from \\ud800 escapes) become U+FFFD."""
+    if value is None:
+        return ""
+    return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _csv_batches(inp: Input, layout: Layout, size: int) -> Iterator[Batch]:

@@ -41,6 +41,8 @@ TEXT_COLUMNS = [
     "company_response",
 ]
 QUARANTINE_COLUMNS = ["file", "line", "reason", "raw"]
+EARLIEST = pd.Timestamp("2000-01-01")  # before any complaint database this site reads
+LATEST = pd.Timestamp("2100-01-01")
 
 
 @dataclass
@@ -70,9 +72,10 @@ def date_part(values: pd.Series) -> pd.Series:
 
 
 def _frame(batch: Batch, width: int) -> tuple[pd.DataFrame, pd.Series]:
-    padded = [r if len(r) >= width else r + [None] * (width - len(r)) for r in batch.rows]
     lengths = pd.Series([len(r) for r in batch.rows], dtype="int64")
-    frame = pd.DataFrame(padded, columns=range(max([width, *lengths])) if padded else range(width))
+    longest = max([width, *lengths])
+    padded = [r if len(r) == longest else r + [None] * (longest - len(r)) for r in batch.rows]
+    frame = pd.DataFrame(padded, columns=range(longest))
     return frame, lengths
 
 
@@ -137,6 +140,10 @@ def canonical_batch(
     fmt = state.date_format
     dates = pd.to_datetime(date_part(data["date_received"]), format=fmt, errors="coerce")
     reject(dates.isna(), "unparseable date " + data["date_received"].fillna("").str.slice(0, 40))
+    # A date the format accepts but no complaint can have (0001-01-01, 9999-12-31) is a
+    # broken row, not a data point on a timeline.
+    implausible = (dates < EARLIEST) | (dates >= LATEST)
+    reject(implausible.fillna(False), "implausible date " + data["date_received"].fillna(""))
 
     if "complaint_id" in data:
         ids = data["complaint_id"]
