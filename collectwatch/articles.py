@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from . import charts
+from .casestudy import md_text
 from .config import check
 from .errors import UserError
 
@@ -34,6 +35,7 @@ FRONT_MATTER = {
     "slug?": (str,),
 }
 FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 CHARTS = {
@@ -182,7 +184,13 @@ def load(folder: Path, tables: dict, config) -> tuple[list[dict], dict[str, str]
     """
     skipped: dict[str, str] = {}
     figures = Figures(tables, config.taxonomy)
-    env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+    # Everything a template prints passes md_text unless it is already Markup (a chart
+    # block), so a company name from the data can never become Markdown or HTML.
+    env = jinja2.Environment(
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        finalize=lambda v: v if hasattr(v, "__html__") else md_text("" if v is None else v),
+    )
     book = []
     for path in sorted(folder.glob("*.md")):
         text = path.read_text(encoding="utf-8")
@@ -203,6 +211,10 @@ def load(folder: Path, tables: dict, config) -> tuple[list[dict], dict[str, str]
         except jinja2.TemplateSyntaxError as exc:
             raise UserError(f"{path}:{exc.lineno + offset}: {exc.message}") from None
         article = {**meta, "slug": meta.get("slug") or path.stem, "path": str(path)}
+        if not SLUG.fullmatch(article["slug"]):
+            raise UserError(
+                f"{path}: slug {article['slug']!r} must be lowercase letters, digits and hyphens"
+            )
         article["render"] = _renderer(template, figures, article, path, offset)
         try:
             article["render"](lambda chart: "")  # resolve every reference now: fail early

@@ -31,7 +31,9 @@
     loadPlotly().then(function (Plotly) {
       return Plotly.newPlot(div, fig.data || [], layout, {
         responsive: true, displaylogo: false, topojsonURL: body.getAttribute("data-geo"),
-        modeBarButtonsToRemove: ["sendDataToCloud"]
+        // Nothing leaves the site: no "edit in Chart Studio" upload button.
+        showSendToCloud: false, plotlyServerURL: "",
+        modeBarButtonsToRemove: ["sendDataToCloud", "sendChartToCloud"]
       });
     }).then(function () {
       div.setAttribute("data-rendered", "1");

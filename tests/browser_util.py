@@ -1,0 +1,370 @@
+"""Helpers for the browser tests: find Chromium, build and serve sites, drive pages.
+
+Playwright's async API runs on one event loop in a background thread (:class:`Chromium`),
+so a test can visit several pages at once in one browser and still be plain, synchronous
+pytest code: ``chromium.run(coroutine)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from collectwatch import paths
+
+SOURCE_DATE_EPOCH = "1790000000"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+# Pages open at once: rendering charts is CPU-bound, so about one per core (plus one that
+# waits on the network).
+TABS = min(6, (os.cpu_count() or 2) + 1)
+POLL_MS = 50  # checking every animation frame makes the page render more, for nothing
+NARROW = {"width": 360, "height": 740}
+WIDE = {"width": 1280, "height": 900}
+ARTIFACTS = paths.ROOT / "test-artifacts"
+NO_CHROMIUM = (
+    "NO CHROMIUM FOUND — browser tests SKIPPED. Install Debian's `chromium` package "
+    "(.ci/run does) or point $CHROMIUM_PATH at a Chromium binary."
+)
+
+# What a page shows once settled: every chart container (drawn or not), the page's width,
+# and whether a payload ran.
+STATE_JS = """() => ({
+  plots: Array.from(document.querySelectorAll('.plot[data-figure]')).map(p => ({
+    id: p.getAttribute('data-figure'),
+    rendered: p.getAttribute('data-rendered') === '1'
+      && p.classList.contains('js-plotly-plot') && !!p.querySelector('svg.main-svg'),
+    failed: p.closest('.chart') ? p.closest('.chart').classList.contains('show-table') : false,
+  })),
+  scrollWidth: document.scrollingElement.scrollWidth,
+  pwned: String(typeof window.__pwned),
+})"""
+
+# Scroll each chart into view in turn (charts draw when they come into view).
+SCROLL_JS = """async () => {
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const plots = Array.from(document.querySelectorAll('.plot[data-figure]'));
+  for (const p of plots) { p.scrollIntoView({block: 'center'}); await frame(); }
+  window.scrollTo(0, document.scrollingElement.scrollHeight);
+  await frame();
+  window.scrollTo(0, 0);
+  return plots.length;
+}"""
+
+SETTLED_JS = """() => Array.from(document.querySelectorAll('.plot[data-figure]')).every(p =>
+  p.getAttribute('data-rendered') === '1'
+  || (p.closest('.chart') && p.closest('.chart').classList.contains('show-table')))"""
+
+
+# ── Chromium ────────────────────────────────────────────────────────────────────────────
+
+
+def find_chromium() -> str | None:
+    """$CHROMIUM_PATH if set (and present), else a Chromium on the PATH, else None."""
+    env = os.environ.get("CHROMIUM_PATH")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    for name in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class Chromium:
+    """One headless Chromium, driven by Playwright's async API on a background loop."""
+
+    def __init__(self, executable: str) -> None:
+        from playwright.async_api import async_playwright
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def start():
+            pw = await async_playwright().start()
+            browser = await pw.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+            return pw, browser
+
+        self.playwright, self.browser = self.run(start(), timeout=120)
+
+    def run(self, coro, timeout: float = 1800):
+        """Run ``coro`` on the browser's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        async def stop():
+            await self.browser.close()
+            await self.playwright.stop()
+
+        try:
+            self.run(stop(), timeout=60)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+
+# ── building and serving sites ──────────────────────────────────────────────────────────
+
+
+def start_build(out: Path, *args: str | Path) -> subprocess.Popen:
+    """Start ``python build.py ARGS --out OUT --quiet`` (reproducible build time)."""
+    return subprocess.Popen(
+        [sys.executable, str(paths.ROOT / "build.py"), *map(str, args), "--out", str(out)]
+        + ["--quiet"],
+        cwd=paths.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+    )
+
+
+def finish_build(proc: subprocess.Popen, out: Path, timeout: float = 600) -> Path:
+    """Wait for a build started by :func:`start_build`; fail loudly if it failed."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"build of {out} exited {proc.returncode}:\n{stderr[-3000:]}\n{stdout[-1000:]}"
+        )
+    return out
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self):
+        # As GitHub Pages does: let the browser reuse assets for a while.
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+    def log_request(self, code="-", size="-"):
+        # Every error response, whoever asked (the browser's own favicon.ico request too).
+        if str(code).isdigit() and int(code) >= 400:
+            self.server.errors.append(f"{int(code)} {self.path}")
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    errors: list[str]
+
+    def handle_error(self, request, client_address):
+        # A browser that cancels a request (navigation) resets the connection: not a failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class Served:
+    """A folder served over HTTP on 127.0.0.1 (a free port) from a background thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        handler = functools.partial(_Quiet, directory=str(self.folder))
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.server.errors = []
+        host, port = self.server.server_address[:2]
+        self.origin = f"http://{host}:{port}"
+        self.url = self.origin + "/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def errors(self) -> list[str]:
+        """Requests answered with an error status ("404 /path")."""
+        return list(self.server.errors)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def page_file(path: str) -> str:
+    """A URL path of :func:`html_pages` → its file, relative to the site root."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def html_pages(folder: Path) -> list[str]:
+    """Every HTML page of a built site, as URL paths relative to its root ("lenders/x/")."""
+    pages = []
+    for file in sorted(Path(folder).rglob("*.html")):
+        rel = file.relative_to(folder).as_posix()
+        if rel == "index.html":
+            pages.append("")
+        elif rel.endswith("/index.html"):
+            pages.append(rel[: -len("index.html")])
+        else:
+            pages.append(rel)
+    return pages
+
+
+# ── visiting pages ──────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Visit:
+    """What one page did in the browser."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    plots: list[dict] = field(default_factory=list)
+    scroll_width: int = 0
+    pwned: str = "undefined"
+    error: str | None = None
+
+    @property
+    def unrendered(self) -> list[str]:
+        return [
+            p["id"] + (" (fell back to table)" if p["failed"] else "")
+            for p in self.plots
+            if not p["rendered"]
+        ]
+
+
+class Tab:
+    """A browser page reused for many visits; records what each visit does."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.current = Visit("")
+        self.inflight: set = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.current.console_errors.append(f"uncaught: {exc}"))
+        page.on("request", self._request)
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+        page.on("dialog", self._dialog)
+
+    @classmethod
+    async def open(cls, context) -> Tab:
+        return cls(await context.new_page())
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            where = msg.location.get("url", "") if msg.location else ""
+            self.current.console_errors.append(f"{msg.text} [{where}]")
+
+    def _request(self, request) -> None:
+        self.inflight.add(request)
+        self.current.requests.append(request.url)
+
+    def _finished(self, request) -> None:
+        self.inflight.discard(request)
+
+    def _failed(self, request) -> None:
+        self.inflight.discard(request)
+        self.current.failed_requests.append(f"{request.url}: {request.failure}")
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self.current.failed_requests.append(f"{response.url}: HTTP {response.status}")
+
+    def _dialog(self, dialog) -> None:
+        self.current.dialogs.append(f"{dialog.type}: {dialog.message}")
+        asyncio.ensure_future(dialog.dismiss())
+
+    async def settle(self, timeout: float = 3.0) -> None:
+        """Wait until no request of this page is in flight (or ``timeout`` passes)."""
+        end = time.monotonic() + timeout
+        while self.inflight and time.monotonic() < end:
+            await asyncio.sleep(0.05)
+
+    async def visit(self, url: str, *, chart_timeout: float = 20.0) -> Visit:
+        """Load ``url``, draw every chart by scrolling to it, and record what happened."""
+        from playwright.async_api import Error as PlaywrightError
+
+        await self.settle()
+        self.inflight.clear()
+        self.current = visit = Visit(url)
+        page = self.page
+        try:
+            await page.goto(url, wait_until="load", timeout=30_000)
+            await page.evaluate(SCROLL_JS)
+            with contextlib.suppress(PlaywrightError):  # reported below as unrendered charts
+                await page.wait_for_function(
+                    SETTLED_JS, timeout=chart_timeout * 1000, polling=POLL_MS
+                )
+            state = await page.evaluate(STATE_JS)
+            visit.plots, visit.scroll_width = state["plots"], state["scrollWidth"]
+            visit.pwned = state["pwned"]
+            await self.settle()
+        except PlaywrightError as exc:
+            visit.error = str(exc).splitlines()[0]
+        return visit
+
+
+async def crawl(
+    browser, base_url: str, pages: Iterable[str], *, tabs: int = TABS, viewport=NARROW
+) -> list[Visit]:
+    """Visit every page (URL paths under ``base_url``) with ``tabs`` pages at once."""
+    context = await browser.new_context(viewport=viewport)
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for path in pages:
+        queue.put_nowait(path)
+    visits: list[Visit] = []
+
+    async def worker() -> None:
+        tab = await Tab.open(context)
+        while not queue.empty():
+            path = queue.get_nowait()
+            visits.append(await tab.visit(base_url + path))
+        await tab.settle()
+        await tab.page.close()
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(tabs)))
+    finally:
+        await context.close()
+    return sorted(visits, key=lambda v: v.url)
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+
+
+def foreign_requests(visit: Visit, own_origin: str) -> list[str]:
+    """Requests of ``visit`` that went anywhere but ``own_origin`` (data: URLs are inline)."""
+    return [u for u in visit.requests if origin(u) != own_origin and not u.startswith("data:")]
+
+
+def summarise(problems: dict[str, list[str]], what: str, limit: int = 15) -> str:
+    """An assertion message: how many pages had ``what``, and the first few with details."""
+    lines = [f"{len(problems)} page(s) with {what}:"]
+    for url, items in list(problems.items())[:limit]:
+        shown = "; ".join(str(i)[:300] for i in items[:5])
+        more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+        lines.append(f"  {url}: {shown}{more}")
+    if len(problems) > limit:
+        lines.append(f"  … and {len(problems) - limit} more page(s)")
+    return "\n".join(lines)
