@@ -544,30 +544,24 @@ def _feeds(env, site: Site, book, tables, config, generated: str) -> None:
         ]
 
     lenders = tables["lenders"]
-    for slug in lenders.loc[lenders["in_peer_group"], "lender_slug"].astype("string"):
-        rows = spikes[spikes["lender_slug"].astype("string") == slug]
-        page = f"lenders/{slug}/"
+    slugs, behaviours = spikes["lender_slug"].astype("string"), spikes["behaviour"].astype("string")
+    feeds = [
+        (f"lenders/{r.lender_slug}/", f"Spikes: {r.lender}", slugs == r.lender_slug)
+        for r in lenders[lenders["in_peer_group"]].itertuples(index=False)
+    ]
+    feeds += [
+        (f"behaviours/{bid}/", f"Spikes: {names[bid]}", behaviours == bid)
+        for bid in config.taxonomy["behaviours"]
+    ]
+    for page, title, mask in feeds:
         site.add(
             page + "feed.xml",
             feed.render(
-                title=f"Spikes: {slug}",
+                title=title,
                 url=base + page,
                 self_url=base + page + "feed.xml",
                 updated=generated,
-                entries=spike_entries(rows, page),
-            ),
-        )
-    for bid in config.taxonomy["behaviours"]:
-        rows = spikes[spikes["behaviour"].astype("string") == bid]
-        page = f"behaviours/{bid}/"
-        site.add(
-            page + "feed.xml",
-            feed.render(
-                title=f"Spikes: {names[bid]}",
-                url=base + page,
-                self_url=base + page + "feed.xml",
-                updated=generated,
-                entries=spike_entries(rows, page),
+                entries=spike_entries(spikes[mask.fillna(False)], page),
             ),
         )
 
