@@ -98,6 +98,10 @@ def test_real_samples_build_and_reconcile(run_cli, tmp_path):
     for key in ("data_as_of", "generated_at", "timings", "lenders_folded"):
         assert key in report
     assert report["generated_at"] == "2026-09-21T14:13:20Z"  # SOURCE_DATE_EPOCH=1790000000
+    import frictionless
+
+    validation = frictionless.validate(str(out / "data" / "datapackage.json"))
+    assert validation.valid, validation.flatten(["title", "message"])[:5]
 
 
 @pytest.mark.slow
