@@ -8,9 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from collectwatch import paths
 from collectwatch.config import load_config
+
+# CI runs the same examples every time, so a red build always means a change broke
+# something; local runs keep exploring new random inputs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REAL = paths.REAL_DATA
 REAL_CFPB = REAL / "cfpb"

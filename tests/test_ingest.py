@@ -280,3 +280,14 @@ def test_tiny_batches_give_the_same_table(batch_rows, monkeypatch, config):
     small = ingest(files, config)
     pd.testing.assert_frame_equal(whole.table, small.table)
     assert whole.inputs[0]["rows_in_scope"] == small.inputs[0]["rows_in_scope"] == 625
+
+
+def test_a_byte_order_mark_overrides_the_configured_encoding(tmp_path, config):
+    # Found by fuzzing: a UTF-16 heimao file was read as the configured UTF-8.
+    text = real("cn", "heimao_example_structured_3rows.csv").read_text(encoding="utf-8")
+    f = tmp_path / "heimao_utf16.csv"
+    f.write_bytes(text.encode("utf-16"))
+    result = ingest([f], config)
+    assert result.inputs[0]["encoding"] == "utf-16"
+    assert result.inputs[0]["rows_read"] == 3 and len(result.table) == 3
+    assert result.table["narrative"].str.contains("威胁恐吓").any()

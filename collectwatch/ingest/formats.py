@@ -24,6 +24,7 @@ from ..errors import UserError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
+BOM_ENCODINGS = ("utf-8-sig", "utf-16")
 SNIFF_BYTES = 1 << 20  # enough to judge encoding and find the header
 MAX_PREAMBLE = 30  # header must sit within the first lines
 RAW_PREVIEW = 300  # characters of a rejected row kept in the quarantine file
@@ -213,7 +214,8 @@ def _csv_layout(inp: Input, head: bytes, sources: dict) -> Layout:
         found = match_header(cells, sources)
         if found:
             source, columns = found
-            if source != "cfpb":
+            if source != "cfpb" and encoding not in BOM_ENCODINGS:
+                # A byte-order mark settles the encoding; otherwise the source's setting does.
                 encoding = sources["sources"][source]["encoding"]
             return Layout("csv", source, encoding, cells, columns, preamble_lines=n)
     expected = ", ".join(sources["cfpb"]["columns"][c][0] for c in sources["cfpb"]["required"])
