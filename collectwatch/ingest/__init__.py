@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..progress import progress as progress_bar
-from .formats import Input, Layout, batches, expand, layout_of
+from .formats import Input, Layout, NotPlainCSV, batches, expand, layout_of, plain_csv
 from .lenders import resolve_lenders
 from .normalise import CANONICAL, QUARANTINE_COLUMNS, FileState, canonical_batch
 
-CACHE_VERSION = "1"  # bump when the canonical rows an input yields change
+CACHE_VERSION = "2"  # bump when the canonical rows an input yields change
 BATCH_ROWS = 50_000
 
 ARROW_SCHEMA = pa.schema(
@@ -42,7 +42,6 @@ ARROW_SCHEMA = pa.schema(
         ("company_response", pa.string()),
         ("timely", pa.bool_()),
         ("language", pa.string()),
-        ("_line", pa.int64()),
     ]
 )
 
@@ -90,7 +89,7 @@ def read_inputs(
             report[k]
             for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
         ), report
-    table = table[~dup].drop(columns=["_input", "_line"]).reset_index(drop=True)
+    table = table[~dup].drop(columns=["_input"]).reset_index(drop=True)
     named, folds = resolve_lenders(table["lender_raw"], lenders)
     table["lender"] = named["lender"].astype("string")
     table["lender_slug"] = named["lender_slug"].astype("string")
@@ -144,33 +143,14 @@ def _read_one(inp, layout, sources, cache_dir, progress):
 
 
 def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None, progress: bool):
-    state = FileState()
-    counts = {"rows_read": 0, "rows_in_scope": 0, "rows_out_of_scope": 0, "rows_rejected": 0}
-    parts, quarantines = [], []
-    tmp = parquet_path.with_suffix(".parquet.tmp") if parquet_path else None
-    writer = pq.ParquetWriter(tmp, ARROW_SCHEMA) if tmp else None
-    bar = progress_bar(None, inp.path, progress, unit="rows")
     try:
-        for batch in batches(inp, layout, BATCH_ROWS):
-            rows, quarantine, out = canonical_batch(
-                batch, layout, path=inp.path, sources=sources, state=state
-            )
-            counts["rows_read"] += len(batch.rows) + len(batch.errors)
-            counts["rows_in_scope"] += len(rows)
-            counts["rows_out_of_scope"] += out
-            counts["rows_rejected"] += len(quarantine)
-            arrow = pa.Table.from_pandas(rows, schema=ARROW_SCHEMA, preserve_index=False)
-            if writer:
-                writer.write_table(arrow)
-            parts.append(arrow)
-            quarantines.append(quarantine)
-            bar.update(len(batch.rows))
-    finally:
-        bar.close()
-        if writer:
-            writer.close()
-    if tmp:
-        os.replace(tmp, parquet_path)
+        state, counts, table, quarantine = _stream(inp, layout, sources, parquet_path, progress)
+        reader = "arrow" if plain_csv(layout) else "python"
+    except NotPlainCSV:
+        state, counts, table, quarantine = _stream(
+            inp, layout, sources, parquet_path, progress, exact=True
+        )
+        reader = "python"
     meta = {
         "path": inp.path,
         "sha256": inp.sha256,
@@ -179,10 +159,47 @@ def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None,
         "encoding": layout.encoding,
         "date_format": state.date_format,
         "preamble_lines": layout.preamble_lines,
+        "reader": reader,
         **counts,
     }
-    table = _to_pandas(pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table())
-    return table, meta, pd.concat(quarantines, ignore_index=True)
+    return table, meta, quarantine
+
+
+def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
+    """Batches → canonical rows appended to Parquet; the rows themselves are read back."""
+    state = FileState()
+    counts = {"rows_read": 0, "rows_in_scope": 0, "rows_out_of_scope": 0, "rows_rejected": 0}
+    quarantines = []
+    tmp = parquet_path.with_suffix(f".parquet.{os.getpid()}.tmp") if parquet_path else None
+    sink = tmp or pa.BufferOutputStream()
+    bar = progress_bar(None, inp.path, progress, unit="rows")
+    try:
+        with pq.ParquetWriter(sink, ARROW_SCHEMA) as writer:
+            for batch in batches(inp, layout, BATCH_ROWS, exact=exact):
+                rows, quarantine, out = canonical_batch(
+                    batch, layout, path=inp.path, sources=sources, state=state
+                )
+                counts["rows_read"] += len(batch)
+                counts["rows_in_scope"] += len(rows)
+                counts["rows_out_of_scope"] += out
+                counts["rows_rejected"] += len(quarantine)
+                writer.write_table(
+                    pa.Table.from_pandas(rows, schema=ARROW_SCHEMA, preserve_index=False)
+                )
+                quarantines.append(quarantine)
+                bar.update(len(batch))
+    except BaseException:
+        if tmp:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
+    if tmp:
+        os.replace(tmp, parquet_path)
+        table = pq.read_table(parquet_path)
+    else:
+        table = pq.read_table(pa.BufferReader(sink.getvalue()))
+    return state, counts, _to_pandas(table), pd.concat(quarantines, ignore_index=True)
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:

@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from ..errors import UserError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -60,11 +65,36 @@ class Layout:
 
 @dataclass
 class Batch:
-    """Raw records with the line (or JSON record number) each started on."""
+    """Raw records with the line (or JSON record number) each started on.
+
+    The records are either ``rows`` (lists of cells, any width) or, from the Arrow reader,
+    ``table``: every record of the batch as text columns in header order.
+    """
 
     rows: list[list] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # line, reason, raw
+    table: pa.Table | None = None
+    first_line: int = 0  # where the table's first record starts
+
+    def __len__(self) -> int:
+        """Records in the batch, rejected ones included."""
+        records = self.table.num_rows if self.table is not None else len(self.rows)
+        return records + len(self.errors)
+
+    def line_numbers(self) -> np.ndarray:
+        """The line each record starts on (worked out on demand for an Arrow batch)."""
+        if self.table is None:
+            return np.asarray(self.lines, dtype=np.int64)
+        breaks = np.zeros(self.table.num_rows, dtype=np.int64)
+        for col in self.table.columns:
+            n, r, rn = (pc.count_substring(col, sep).to_numpy() for sep in ("\n", "\r", "\r\n"))
+            breaks += n + r - rn  # \r\n is one line ending, not two
+        return self.first_line + np.arange(len(breaks)) + np.cumsum(breaks) - breaks
+
+
+class NotPlainCSV(Exception):
+    """The Arrow reader met something only the exact reader handles; read the file again."""
 
 
 def sha256_of(path: Path) -> str:
@@ -294,12 +324,19 @@ def _json_records(inp: Input, doc) -> tuple[str, list]:
     )
 
 
-def batches(inp: Input, layout: Layout, size: int) -> Iterator[Batch]:
-    """Stream records of ``inp`` in batches of at most ``size``."""
+def batches(inp: Input, layout: Layout, size: int, *, exact: bool = False) -> Iterator[Batch]:
+    """Stream records of ``inp`` in batches of at most ``size``.
+
+    A plain UTF-8 CSV goes through Arrow's C++ reader, several times faster than Python's;
+    it raises NotPlainCSV (possibly after some batches) on anything it can't read exactly
+    as the Python reader would, and the caller starts again with ``exact=True``.
+    """
     if layout.records is not None:
         yield from _json_batches(layout, size)
-    else:
+    elif exact or not plain_csv(layout):
         yield from _csv_batches(inp, layout, size)
+    else:
+        yield from _arrow_batches(inp, layout, size)
 
 
 def _json_batches(layout: Layout, size: int) -> Iterator[Batch]:
@@ -351,6 +388,89 @@ def _csv_batches(inp: Input, layout: Layout, size: int) -> Iterator[Batch]:
                 yield batch
                 batch = Batch()
         yield batch
+
+
+def plain_csv(layout: Layout) -> bool:
+    """Whether the Arrow reader is tried first: a CSV in UTF-8 with the header on line 1."""
+    return (
+        layout.kind == "csv"
+        and layout.encoding in ("utf-8", "utf-8-sig")
+        and layout.preamble_lines == 0
+    )
+
+
+ARROW_BLOCK = 32 << 20  # bytes per Arrow block: bounded memory, whatever the file size
+
+
+def _arrow_batches(inp: Input, layout: Layout, size: int) -> Iterator[Batch]:
+    """Records of a plain CSV via Arrow, with the physical line each started on.
+
+    Arrow skips blank lines and can't say where a malformed record sits, so a record of the
+    wrong width (a blank line is one) or bytes that aren't UTF-8 end this reader with
+    NotPlainCSV; the line numbers then stay exactly those of the Python reader.
+    """
+    width = len(layout.header)
+    names = [f"c{i}" for i in range(width)]
+    try:
+        with inp.opener() as raw:
+            reader = pacsv.open_csv(
+                raw,
+                read_options=pacsv.ReadOptions(
+                    column_names=names,
+                    skip_rows=layout.preamble_lines + 1,
+                    block_size=ARROW_BLOCK,
+                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            line = layout.preamble_lines + 2  # where the first record starts
+            for record_batch in reader:
+                if _has_empty_record(record_batch):
+                    raise NotPlainCSV("a blank line or a record of empty cells")
+                table = pa.Table.from_batches([record_batch])
+                for start in range(0, table.num_rows, size):
+                    part = table.slice(start, size)
+                    yield Batch(table=part, first_line=line)
+                    line += part.num_rows + _breaks_in(part)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise NotPlainCSV(str(exc)) from None
+
+
+def _has_empty_record(batch: pa.RecordBatch) -> bool:
+    """Arrow reads a blank line as a record of empty cells, which Python's reader skips."""
+    empty = None
+    for col in batch.columns:
+        blank = pc.equal(pc.binary_length(col), 0)
+        empty = blank if empty is None else pc.and_(empty, blank)
+        if not pc.any(empty).as_py():
+            return False
+    return True
+
+
+def _breaks_in(table: pa.Table) -> int:
+    """Line breaks inside the cells of ``table``, counted as Python's reader counts lines.
+
+    Counted on the raw bytes of each column: much faster than per cell, and enough to
+    carry the line count from one batch to the next.
+    """
+    total = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            if not len(chunk) or chunk.buffers()[2] is None:
+                continue
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
+            lo, hi = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
+            data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[lo:hi]
+            total += int(np.count_nonzero(data == 10))
+            returns = int(np.count_nonzero(data == 13))
+            if returns:  # \r\n is one line ending; count pairs within cells only
+                pairs = pc.sum(pc.count_substring(chunk, "\r\n")).as_py() or 0
+                total += returns - pairs
+    return total
 
 
 def _skip_record_line(text: io.TextIOBase) -> None:

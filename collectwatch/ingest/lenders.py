@@ -53,20 +53,23 @@ def resolve_lenders(raw: pd.Series, config: dict) -> tuple[pd.DataFrame, dict[st
     """
     suffixes = config["legal_suffixes"]
     keys = fold_key(raw, suffixes)
-    listed: dict[str, tuple[str, str | None]] = {}
-    for entry in config["lenders"]:
-        for alias in [entry["name"], *entry.get("aliases", [])]:
-            k = fold_key(pd.Series([alias], dtype="string"), suffixes).iloc[0]
-            listed[k] = (entry["name"], entry.get("slug"))
+    entries = [
+        (alias, entry["name"], entry.get("slug"))
+        for entry in config["lenders"]
+        for alias in [entry["name"], *entry.get("aliases", [])]
+    ]
+    alias_keys = fold_key(pd.Series([a for a, _, _ in entries], dtype="string"), suffixes)
+    listed = {k: (name, slug) for k, (_, name, slug) in zip(alias_keys, entries, strict=True)}
 
     counts = pd.DataFrame({"key": keys, "raw": raw}).value_counts().reset_index(name="n")
     # Most common spelling first; among equals prefer mixed case over SHOUTING, then A-Z.
     counts["shouting"] = counts["raw"] == counts["raw"].str.upper()
     counts = counts.sort_values(["key", "n", "shouting", "raw"], ascending=[1, 0, 1, 1])
+    first = counts.drop_duplicates("key")
     display: dict[str, str] = {}
     fixed_slugs: dict[str, str] = {}
-    for key, group in counts.groupby("key", sort=True):
-        name, slug = listed.get(key, (group["raw"].iloc[0], None))
+    for key, spelling in zip(first["key"], first["raw"], strict=True):
+        name, slug = listed.get(key, (spelling, None))
         display[key] = name
         if slug:
             fixed_slugs[name] = slug

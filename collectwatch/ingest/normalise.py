@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .formats import RAW_PREVIEW, Batch, Layout
 
@@ -68,15 +70,36 @@ def choose_date_format(values: pd.Series, formats: list[str]) -> str:
 
 def date_part(values: pd.Series) -> pd.Series:
     """Drop a time of day: ISO 'T…' suffixes and Excel's ' 0:00'."""
-    return values.astype("string").str.strip().str.split(r"[T ]", n=1, regex=True).str[0]
+    return values.astype("string").str.strip().str.replace(r"[T ].*", "", regex=True)
 
 
-def _frame(batch: Batch, width: int) -> tuple[pd.DataFrame, pd.Series]:
+def _frame(batch: Batch, width: int, keep: pa.Array | None) -> tuple[pd.DataFrame, pd.Series]:
+    """Cells by position, and each record's field count; an Arrow batch is cut to ``keep``."""
+    if batch.table is not None:
+        table = batch.table if keep is None else batch.table.filter(keep)
+        frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        frame.columns = range(width)
+        return frame, pd.Series(width, index=frame.index, dtype="int64")
     lengths = pd.Series([len(r) for r in batch.rows], dtype="int64")
     longest = max([width, *lengths])
     padded = [r if len(r) == longest else r + [None] * (longest - len(r)) for r in batch.rows]
     frame = pd.DataFrame(padded, columns=range(longest))
     return frame, lengths
+
+
+def _arrow_scope(batch: Batch, layout: Layout, sources: dict) -> pa.Array | None:
+    """Which records of an Arrow batch can be in scope: a scope product, or none at all.
+
+    Filtering here, before pandas sees a cell, is what keeps a full-database read fast:
+    most of the bulk export is other products.
+    """
+    if batch.table is None or layout.source != "cfpb":
+        return None
+    pos = next(p for p, c in layout.columns.items() if c == "product")
+    product = pc.utf8_lower(pc.utf8_trim_whitespace(batch.table.column(pos)))
+    wanted = [p.lower() for p in sources["scope"]["products"]]
+    missing = [m.lower() for m in sources["missing_values"]]
+    return pc.is_in(product, pa.array(wanted + missing))
 
 
 def _raw_preview(frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
@@ -93,11 +116,15 @@ def canonical_batch(
     sources: dict,
     state: FileState,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """One batch → (in-scope canonical rows, quarantine rows, out-of-scope count)."""
+    """One batch → (in-scope canonical rows, quarantine rows, out-of-scope count).
+
+    A record too wide, or cut short before a required field, is rejected; otherwise a
+    record outside scope is only counted, and the rest are checked field by field.
+    """
     width = len(layout.header)
-    frame, lengths = _frame(batch, width)
-    frame.index = lengths.index
-    lines = pd.Series(batch.lines, dtype="int64")
+    keep = _arrow_scope(batch, layout, sources)
+    frame, lengths = _frame(batch, width, keep)
+    skipped = 0 if keep is None else batch.table.num_rows - len(frame)
     spec = sources["cfpb"] if layout.source == "cfpb" else sources["sources"][layout.source]
     missing_values = set(sources["missing_values"])
 
@@ -108,9 +135,10 @@ def canonical_batch(
         data[canon] = data[canon].fillna(col) if canon in data else col
 
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    out = pd.Series(False, index=frame.index)
 
     def reject(mask: pd.Series, reason) -> None:
-        mask = mask & reasons.isna()
+        mask = mask & reasons.isna() & ~out
         if mask.any():
             reasons[mask] = reason if isinstance(reason, str) else reason[mask]
 
@@ -125,19 +153,29 @@ def canonical_batch(
     )
     names = {c: _header_name(layout, c) for c in required}
     short = lengths < width
+    gone = {
+        c: data[c].isna() if c in data else pd.Series(True, index=frame.index) for c in required
+    }
     for canon in required:
-        gone = data[canon].isna() if canon in data else pd.Series(True, index=frame.index)
         reject(
-            gone & short,
+            gone[canon] & short,
             "truncated row: " + lengths.astype("string") + f" of {width} fields, no {names[canon]}",
         )
-        reject(gone, f"missing {names[canon]}")
+    if layout.source == "cfpb":
+        scope = {p.lower() for p in sources["scope"]["products"]}
+        product = data["product"]
+        out |= reasons.isna() & product.notna() & ~product.str.lower().isin(scope).fillna(False)
+    elif not spec.get("in_scope", True):
+        out |= reasons.isna()
+    for canon in required:
+        reject(gone[canon], f"missing {names[canon]}")
 
-    if state.date_format is None:
+    candidates = reasons.isna() & ~out
+    if state.date_format is None and candidates.any():
         state.date_format = spec.get("date_format") or choose_date_format(
-            data["date_received"], spec["date_formats"]
+            data["date_received"][candidates], spec["date_formats"]
         )
-    fmt = state.date_format
+    fmt = state.date_format or spec.get("date_format") or spec["date_formats"][0]
     dates = pd.to_datetime(date_part(data["date_received"]), format=fmt, errors="coerce")
     reject(dates.isna(), "unparseable date " + data["date_received"].fillna("").str.slice(0, 40))
     # A date the format accepts but no complaint can have (0001-01-01, 9999-12-31) is a
@@ -151,12 +189,19 @@ def canonical_batch(
     else:
         ids = _synthetic_ids(data, state)
 
+    bad = reasons.notna()
+    lines = pd.Series(dtype="int64")
+    if bad.any():  # line numbers only for the rows that need them
+        numbers = batch.line_numbers()
+        if keep is not None:
+            numbers = numbers[keep.to_numpy(zero_copy_only=False)]
+        lines = pd.Series(numbers, index=frame.index)[bad]
     quarantine = pd.DataFrame(
         {
             "file": path,
-            "line": lines[reasons.notna()],
-            "reason": reasons[reasons.notna()],
-            "raw": _raw_preview(frame, reasons.notna()),
+            "line": lines,
+            "reason": reasons[bad],
+            "raw": _raw_preview(frame, bad),
         },
         columns=QUARANTINE_COLUMNS,
     )
@@ -164,13 +209,8 @@ def canonical_batch(
         errors = pd.DataFrame([(path, *e) for e in batch.errors], columns=QUARANTINE_COLUMNS)
         quarantine = pd.concat([quarantine, errors], ignore_index=True)
 
-    ok = reasons.isna()
-    if layout.source == "cfpb":
-        scope = {p.casefold() for p in sources["scope"]["products"]}
-        in_scope = ok & data["product"].str.casefold().isin(scope).fillna(False).astype(bool)
-    else:
-        in_scope = ok & spec.get("in_scope", True)
-    out_of_scope = int((ok & ~in_scope).sum())
+    in_scope = reasons.isna() & ~out
+    out_of_scope = skipped + int(out.sum())
 
     rows = pd.DataFrame(index=data.index[in_scope])
     rows["source"] = "cfpb" if layout.source == "cfpb" else layout.source
@@ -189,7 +229,6 @@ def canonical_batch(
         else pd.Series(pd.NA, index=rows.index, dtype="boolean")
     )
     rows["language"] = spec["language"]
-    rows["_line"] = lines[in_scope]
     return rows.reset_index(drop=True), quarantine, out_of_scope
 
 
