@@ -119,6 +119,7 @@ def _ingest_work(file: str, cache_dir: str, *, probes: dict | None = None, profi
         "parse_cpu_s": cpu1 - cpu0,
         "rss_after_read_inputs_mib": _maxrss_mib(),
         "cache": result.inputs[0].get("cache"),
+        "reader": result.inputs[0].get("reader"),
         "rows_read": result.inputs[0]["rows_read"],
         "rows_in_scope": len(result.table),
         "lenders": int(result.table["lender"].nunique()),
@@ -860,6 +861,8 @@ def _result_row(meas: dict) -> str:
     notes = []
     if mid == "a":
         notes.append(f"read_inputs {d['parse_s']:.1f} s + classify {d['classify_s']:.1f} s")
+        if d.get("reader"):
+            notes.append(f"{d['reader']} reader")
         if d.get("classify") != "done":
             notes.append(d.get("classify", ""))
         notes.append(f"{d['rows_in_scope']:,} in scope, {d['lenders']:,} lenders")

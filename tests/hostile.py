@@ -23,27 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-# The 18 columns of the CFPB's public export, in its order.
-HEADER = [
-    "Date received",
-    "Product",
-    "Sub-product",
-    "Issue",
-    "Sub-issue",
-    "Consumer complaint narrative",
-    "Company public response",
-    "Company",
-    "State",
-    "ZIP code",
-    "Tags",
-    "Consumer consent provided?",
-    "Submitted via",
-    "Date sent to company",
-    "Company response to consumer",
-    "Timely response?",
-    "Consumer disputed?",
-    "Complaint ID",
-]
+from collectwatch.config import load_config
+
+# The 18 columns of the CFPB's public export, in its order: the first name each column
+# of data/sources.yaml lists.
+HEADER = [names[0] for names in load_config().sources["cfpb"]["columns"].values()]
 
 PWN = "window.__pwned=1"
 

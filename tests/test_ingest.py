@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pandas as pd
 import pytest
@@ -262,6 +263,8 @@ def test_cache_hit_gives_the_same_table(tmp_path, config):
     second = ingest([f], config, cache_dir=tmp_path)
     assert first.inputs[0]["cache"] == "miss" and second.inputs[0]["cache"] == "hit"
     pd.testing.assert_frame_equal(first.table, second.table)
+    assert first.folds == second.folds and first.folds  # names resolved once, then recalled
+    assert len(list(tmp_path.glob("lenders-*.json"))) == 1
     assert second.inputs[0]["rows_read"] == 6623
 
 
@@ -331,12 +334,9 @@ def test_arrow_reader_matches_the_python_reader_on_every_real_csv(monkeypatch, c
 def _awkward_csv(path, *, extra: str = "") -> None:
     """Official header, CRLF endings, line breaks of every kind inside quoted cells, rows
     out of scope and rows to reject after them (their lines must still be right)."""
-    header = (
-        "Date received,Product,Sub-product,Issue,Sub-issue,Consumer complaint narrative,"
-        "Company public response,Company,State,ZIP code,Tags,Consumer consent provided?,"
-        "Submitted via,Date sent to company,Company response to consumer,Timely response?,"
-        "Consumer disputed?,Complaint ID"
-    )
+    from .hostile import HEADER
+
+    header = ",".join(HEADER)
     rows = []
     for i in range(40):
         product = "Debt collection" if i % 3 else "Mortgage"
@@ -419,3 +419,18 @@ def test_arrow_reader_matches_on_the_demo_and_hostile_files(tmp_path, monkeypatc
     assert [r["reader"] for r in fast.inputs] == ["arrow", "python"]
     _exact_only(monkeypatch)
     _same_result(fast, ingest(files, config))
+
+
+def test_an_edited_input_is_parsed_again(tmp_path, config):
+    f = tmp_path / "export.csv"
+    src = real("cfpb", "cfpb_2016-09_standard18_349rows.csv").read_bytes()
+    f.write_bytes(src)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    first = ingest([f], config, cache_dir=cache)
+    f.write_bytes(src.replace(b"Debt collection", b"Mortgage", 1))  # same size
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    second = ingest([f], config, cache_dir=cache)
+    assert second.inputs[0]["cache"] == "miss"
+    assert second.inputs[0]["sha256"] != first.inputs[0]["sha256"]
+    assert len(second.table) == len(first.table) - 1

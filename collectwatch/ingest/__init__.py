@@ -69,7 +69,7 @@ def read_inputs(
     Raises UserError, before anything is written, for a missing or unreadable input, a
     file without the required columns, or a JSON file of aggregations.
     """
-    inputs = [inp for p in paths for inp in expand(p)]
+    inputs = [inp for p in paths for inp in expand(p, cache_dir)]
     layouts = [layout_of(inp, sources) for inp in inputs]  # fail fast on every input
     frames, reports, quarantines = [], [], []
     for i, (inp, layout) in enumerate(zip(inputs, layouts, strict=True)):
@@ -90,7 +90,7 @@ def read_inputs(
             for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
         ), report
     table = table[~dup].drop(columns=["_input"]).reset_index(drop=True)
-    named, folds = resolve_lenders(table["lender_raw"], lenders)
+    named, folds = _resolve(table["lender_raw"], lenders, cache_dir)
     table["lender"] = named["lender"].astype("string")
     table["lender_slug"] = named["lender_slug"].astype("string")
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
@@ -101,6 +101,36 @@ def read_inputs(
         {"file": "string", "line": "int64", "reason": "string", "raw": "string"}
     )
     return IngestResult(table[CANONICAL], reports, quarantine, folds)
+
+
+def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):
+    """resolve_lenders, remembered in the cache for the same name counts and lenders.yaml.
+
+    Display names depend on how often each spelling occurs, so the counts are the key.
+    """
+    if cache_dir is None:
+        return resolve_lenders(raw, lenders)
+    counts = raw.value_counts().sort_index()
+    blob = json.dumps([lenders, counts.index.tolist(), counts.tolist()], ensure_ascii=False)
+    memo = cache_dir / f"lenders-{hashlib.sha256(blob.encode()).hexdigest()[:32]}.json"
+    if memo.exists():
+        saved = json.loads(memo.read_text(encoding="utf-8"))
+        names = saved["names"]
+        named = pd.DataFrame(
+            {
+                "lender": raw.map({k: v[0] for k, v in names.items()}),
+                "lender_slug": raw.map({k: v[1] for k, v in names.items()}),
+            }
+        )
+        return named, saved["folds"]
+    named, folds = resolve_lenders(raw, lenders)
+    pairs = pd.DataFrame({"raw": raw, **named}).drop_duplicates("raw")
+    columns = (pairs["raw"], pairs["lender"], pairs["lender_slug"])
+    names = {r: [n, s] for r, n, s in zip(*columns, strict=True)}
+    tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"names": names, "folds": folds}, ensure_ascii=False), "utf-8")
+    os.replace(tmp, memo)
+    return named, folds
 
 
 def _empty() -> pd.DataFrame:

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 import zipfile
@@ -97,7 +98,27 @@ class NotPlainCSV(Exception):
     """The Arrow reader met something only the exact reader handles; read the file again."""
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, memo_dir: Path | None = None) -> str:
+    """The file's SHA-256; with ``memo_dir``, remembered while size, mtime and inode hold.
+
+    Hashing the full export takes seconds on every build; an unchanged file (same size,
+    modification time and inode, as make and rsync judge it) is not read again.
+    """
+    if memo_dir is None:
+        return _sha256(path)
+    st = path.stat()
+    stamp = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    memo = memo_dir / f"sha256-{hashlib.sha256(stamp.encode()).hexdigest()[:32]}"
+    if memo.exists():
+        return memo.read_text(encoding="ascii").strip()
+    digest = _sha256(path)
+    tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(digest, encoding="ascii")
+    os.replace(tmp, memo)
+    return digest
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -105,7 +126,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def expand(path: str) -> list[Input]:
+def expand(path: str, memo_dir: Path | None = None) -> list[Input]:
     """A path given on the command line → the inputs inside it (zip members, or itself)."""
     p = Path(path)
     if not p.exists():
@@ -120,7 +141,7 @@ def expand(path: str) -> list[Input]:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     if size == 0:
         raise UserError(f"{path}: file is empty")
-    digest = sha256_of(p)
+    digest = sha256_of(p, memo_dir)
     if magic != b"PK\x03\x04":
         return [Input(path, digest, "file", lambda: open(p, "rb"))]
     try:
@@ -399,7 +420,7 @@ def plain_csv(layout: Layout) -> bool:
     )
 
 
-ARROW_BLOCK = 32 << 20  # bytes per Arrow block: bounded memory, whatever the file size
+ARROW_BLOCK = 8 << 20  # bytes per Arrow block: bounded memory, whatever the file size
 
 
 def _arrow_batches(inp: Input, layout: Layout, size: int) -> Iterator[Batch]:
