@@ -29,6 +29,12 @@ def parser() -> argparse.ArgumentParser:
         help="download the latest CFPB bulk export (cached, resumable) and build from it",
     )
     p.add_argument(
+        "--fetch-search",
+        action="store_true",
+        help="download the slice of the CFPB search API set in fetch.search (data/sources.yaml: "
+        "dates, companies) and build from it",
+    )
+    p.add_argument(
         "--out", type=Path, default=paths.DEFAULT_OUT, metavar="DIR", help="output folder"
     )
     p.add_argument(
@@ -51,10 +57,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _input_flags(args: argparse.Namespace) -> list[str]:
+    """Which of the mutually exclusive ways to get complaints were given."""
+    given = {"--input": args.input, "--fetch": args.fetch, "--fetch-search": args.fetch_search}
+    return [flag for flag, value in given.items() if value]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.input and args.fetch:
-        print("error: use either --input or --fetch, not both", file=sys.stderr)
+    chosen = _input_flags(args)
+    if len(chosen) > 1:
+        given = " and ".join(chosen)
+        print(
+            f"error: use only one of --input, --fetch, --fetch-search, not {given}", file=sys.stderr
+        )
         return 2
     from .pipeline import build  # heavy imports after argument checks
 
@@ -62,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         report = build(
             inputs=args.input,
             fetch=args.fetch,
+            fetch_search=args.fetch_search,
             out=args.out,
             config_file=args.config,
             quiet=args.quiet,

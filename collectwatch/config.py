@@ -25,7 +25,19 @@ LANG_TEXT = {"en": STR, "zh": STR}
 SOURCES_SCHEMA = {
     "scope": {"products": [STR]},
     "missing_values": [STR],
-    "fetch": {"bulk_url": STR, "search_api_url": STR, "cache_dir?": STR},
+    "fetch": {
+        "bulk_url": STR,
+        "search_api_url": STR,
+        "cache_dir?": STR,
+        # --fetch-search: one slice of the search API; pipeline.py checks the dates. They must
+        # be quoted: an unquoted YAML date is not text (and ingest hashes this config as JSON).
+        "search?": {
+            "date_received_min": STR,
+            "date_received_max": STR,
+            "company?": [STR],
+            "min_interval?": NUM,
+        },
+    },
     "cfpb": {
         "language": STR,
         "required": [STR],

@@ -33,6 +33,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -415,7 +416,7 @@ def fetch_search_csv(
     *,
     date_min: str,
     date_max: str,
-    company: str | None = None,
+    company: str | Sequence[str] | None = None,
     product: str = "Debt collection",
     size: int | None = None,
     min_interval: float = 30.0,
@@ -425,8 +426,9 @@ def fetch_search_csv(
 ) -> dict[str, Any]:
     """Download the CFPB search API's CSV export of one slice into ``out_path``.
 
-    The slice is ``product`` (and ``company`` if given) received on or after ``date_min``
-    and before ``date_max`` (both ``YYYY-MM-DD``; ``date_max`` is exclusive, as in the API).
+    The slice is ``product`` (and ``company`` if given: one name, or several, any of which
+    matches) received on or after ``date_min`` and before ``date_max`` (both ``YYYY-MM-DD``;
+    ``date_max`` is exclusive, as in the API).
     ``size`` caps the rows when given. Requests are spaced at least ``min_interval`` seconds
     apart, also across processes (the time of the last request is kept in
     ``.cfpb-search-throttle.json`` beside ``out_path``), and a 429 answer's ``Retry-After``
@@ -452,8 +454,8 @@ def fetch_search_csv(
         ("date_received_min", date_min),
         ("date_received_max", date_max),
     ]
-    if company:
-        params.append(("company", company))
+    companies = [company] if isinstance(company, str) else list(company or ())
+    params.extend(("company", name) for name in companies if name)
     if size is not None:
         params.append(("size", str(size)))
     url = api_url + ("&" if urllib.parse.urlsplit(api_url).query else "?")
@@ -579,6 +581,69 @@ def _parse_date(name: str, value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{name} {value!r} is not a real calendar date") from None
+
+
+def download_configured(
+    settings: dict, root: Path, *, search: bool, where: str, progress: bool
+) -> dict[str, Any]:
+    """What ``fetch`` in sources.yaml (``settings``, read from ``where``) describes: the bulk
+    export, or with ``search`` the slice in ``fetch.search``. Returns the download's metadata.
+    """
+    cache = root / settings.get("cache_dir", ".cache/download")
+    if not search:
+        return fetch_bulk(settings["bulk_url"], cache, progress=progress)
+    query = _slice_query(settings.get("search"), where)
+    out = cache / _slice_name(**query)
+    try:
+        return fetch_search_csv(
+            settings["search_api_url"],
+            out,
+            **query,
+            min_interval=settings["search"].get("min_interval", 30),
+            progress=progress,
+        )
+    except UserError as exc:  # a failed download keeps, and names, the last copy
+        if not out.is_file():
+            raise
+        hint = f"; the last download of this slice is {out}: build from it with --input {out}"
+        raise UserError(f"{exc}{hint}") from None
+
+
+def _slice_query(search: dict | None, where: str) -> dict[str, Any]:
+    """Check ``fetch.search``; return fetch_search_csv's date_min, date_max and company."""
+    if search is None:
+        raise UserError(
+            f"{where}: --fetch-search needs a fetch.search block "
+            "with date_received_min and date_received_max"
+        )
+    dates = {}
+    for key in ("date_received_min", "date_received_max"):
+        try:
+            dates[key] = _parse_date(f"fetch.search.{key}", search[key])
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+    date_min, date_max = search["date_received_min"], search["date_received_max"]
+    if dates["date_received_min"] >= dates["date_received_max"]:
+        raise UserError(
+            f"{where}: fetch.search.date_received_min ({date_min}) must be before "
+            f"fetch.search.date_received_max ({date_max}), which is exclusive"
+        )
+    companies = search.get("company") or []
+    for i, name in enumerate(companies):
+        if not name.strip():
+            raise UserError(f"{where}: fetch.search.company[{i}] is empty")
+    if search.get("min_interval", 30) < 0:
+        raise UserError(f"{where}: fetch.search.min_interval must be 0 or more seconds")
+    return {"date_min": date_min, "date_max": date_max, "company": companies}
+
+
+def _slice_name(*, date_min: str, date_max: str, company: list[str]) -> str:
+    """search_<min>_<max>[_<hash of the companies>].csv: one file per slice."""
+    name = f"search_{date_min}_{date_max}"
+    if company:
+        key = "\n".join(sorted(company)).encode("utf-8")
+        name += "_" + hashlib.sha256(key).hexdigest()[:10]
+    return name + ".csv"
 
 
 # --------------------------------------------------------------------------- helpers

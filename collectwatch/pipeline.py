@@ -33,6 +33,7 @@ def build(
     *,
     inputs: list[str] | None = None,
     fetch: bool = False,
+    fetch_search: bool = False,
     out: Path = paths.DEFAULT_OUT,
     config_file: Path | None = None,
     quiet: bool = True,
@@ -40,7 +41,8 @@ def build(
 ) -> dict:
     """Build the site into ``out`` and return the build report.
 
-    With neither ``inputs`` nor ``fetch``, builds from the synthetic demo data.
+    ``fetch`` downloads the bulk export, ``fetch_search`` the search-API slice set in
+    ``fetch.search``; with none of these and no ``inputs``, builds from the synthetic demo data.
     """
     from . import aggregate, classify, evaluate, ingest, render
 
@@ -54,13 +56,18 @@ def build(
         clock = now
 
     config = load_config(config_file)
-    synthetic = not inputs and not fetch
+    synthetic = not inputs and not fetch and not fetch_search
     download = None
-    if fetch:
-        from .fetch import fetch_bulk
+    if fetch or fetch_search:
+        from .fetch import download_configured
 
-        cache = paths.ROOT / config.sources["fetch"].get("cache_dir", ".cache/download")
-        download = fetch_bulk(config.sources["fetch"]["bulk_url"], cache, progress=not quiet)
+        download = download_configured(
+            config.sources["fetch"],
+            paths.ROOT,
+            search=fetch_search,
+            where=str(config.files["sources"]),
+            progress=not quiet,
+        )
         inputs = [download["path"]]
         lap("fetch")
     if synthetic:
