@@ -75,13 +75,18 @@ def csv_column(s: pd.Series) -> pd.Series:
     return neutralise(s)
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Every column as :func:`csv_column` writes it; slices of it stay safe."""
+    return pd.DataFrame({col: csv_column(df[col]) for col in df.columns}, index=df.index)
+
+
+def csv_bytes(df: pd.DataFrame, *, safe: bool = False) -> bytes:
     """A table → CSV bytes: UTF-8 with a BOM, ``\\n`` line ends, NA as an empty cell.
 
-    The BOM makes Excel read the file as UTF-8, so Chinese text shows correctly.
+    The BOM makes Excel read the file as UTF-8, so Chinese text shows correctly. ``safe``
+    says ``df`` already came from :func:`safe_frame` (or is a slice of one).
     """
-    safe = pd.DataFrame({col: csv_column(df[col]) for col in df.columns}, index=df.index)
-    text = safe.to_csv(index=False, lineterminator="\n", na_rep="")
+    text = (df if safe else safe_frame(df)).to_csv(index=False, lineterminator="\n", na_rep="")
     return text.encode("utf-8-sig")
 
 

@@ -160,9 +160,8 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
     lenders = tables["lenders"]
     with_pages = lenders[lenders["in_peer_group"]]
     slices = by_lender(tables, with_pages["lender_slug"].astype(str))
-    for row in with_pages.itertuples(index=False):
-        bundle = lender_bundle(slices[row.lender_slug], row, generated)
-        site.add(f"data/lenders/{row.lender_slug}.zip", bundle)
+    for slug, bundle in lender_bundles(tables, with_pages["lender_slug"].astype(str), generated):
+        site.add(f"data/lenders/{slug}.zip", bundle)
 
     common = {
         "report": report,
@@ -230,17 +229,27 @@ def by_lender(tables: dict, slugs) -> dict[str, dict[str, pd.DataFrame]]:
     return slices
 
 
-def lender_bundle(part_tables: dict, row, generated: str) -> bytes:
-    """One lender's rows of every lender-level table, as a zip of CSVs (fixed timestamps)."""
+def lender_bundles(tables: dict, slugs, generated: str):
+    """(slug, zip) for each lender: its rows of every lender-level table, as CSVs.
+
+    Each table is made spreadsheet-safe and split by lender once, not once per lender.
+    Entries carry the build's timestamp, so the zips are reproducible.
+    """
     stamp = datetime.fromisoformat(generated.replace("Z", "+00:00")).timetuple()[:6]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, df in part_tables.items():
-            part = df[df["lender_slug"].astype("string") == row.lender_slug]
-            info = zipfile.ZipInfo(f"{row.lender_slug}/{name}.csv", date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, exports.csv_bytes(part))
-    return buf.getvalue()
+    parts = {}
+    for name, df in tables.items():
+        if "lender_slug" in df.columns:
+            safe = exports.safe_frame(df)
+            key = df["lender_slug"].astype("string")
+            parts[name] = (safe.iloc[:0], dict(list(safe.groupby(key, sort=False))))
+    for slug in slugs:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, (empty, groups) in parts.items():
+                info = zipfile.ZipInfo(f"{slug}/{name}.csv", date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, exports.csv_bytes(groups.get(slug, empty), safe=True))
+        yield slug, buf.getvalue()
 
 
 class Pages:
