@@ -194,7 +194,10 @@ def _texts(df: pd.DataFrame, lang: str) -> tuple[np.ndarray, pa.Array]:
         # Complaints come in both scripts (the seed article is Traditional); rules are
         # written once, in Simplified.
         texts = to_simplified_series(texts)
-    return pos, pa.array(texts.to_numpy(dtype=object), pa.large_string())
+    arrow = pa.array(texts.array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return pos, arrow.cast(pa.large_string())
 
 
 def _true(mask) -> np.ndarray:
@@ -235,21 +238,26 @@ def _behaviour_pass(
     return out
 
 
+CHUNK_ROWS = 50_000  # complaints per round of text rules: bounds the memory of the copies
+
+
 def _text_tags(df: pd.DataFrame, rules: list[Rule], index: dict[str, int]) -> _Tags:
-    jobs = []
-    for lang in dict.fromkeys(r.lang for r in rules):
-        pos, texts = _texts(df, lang)
-        if not len(texts):
-            continue
-        groups: dict[str, list[tuple[int, Rule]]] = {}
-        for i, r in enumerate(rules):
-            if r.lang == lang:
-                groups.setdefault(r.behaviour, []).append((i, r))
-        jobs += [(g, texts, pos, index[b]) for b, g in groups.items()]
-    # pyarrow's regex kernels release the GIL, so behaviours run side by side on all cores.
+    groups: dict[str, dict[str, list[tuple[int, Rule]]]] = {}
+    for i, r in enumerate(rules):
+        groups.setdefault(r.lang, {}).setdefault(r.behaviour, []).append((i, r))
+    found = []
+    # pyarrow's regex kernels release the GIL, so behaviours run side by side on all cores;
+    # the rows go in chunks, so the texts each rule copies stay small whatever the input.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        done = pool.map(lambda job: _behaviour_pass(*job), jobs)
-        return _Tags.concat([t for part in done for t in part])
+        for start in range(0, len(df), CHUNK_ROWS):
+            part = df.iloc[start : start + CHUNK_ROWS]
+            jobs = []
+            for lang, by_behaviour in groups.items():
+                pos, texts = _texts(part, lang)
+                if len(texts):
+                    jobs += [(g, texts, pos + start, index[b]) for b, g in by_behaviour.items()]
+            found += [t for done in pool.map(lambda job: _behaviour_pass(*job), jobs) for t in done]
+    return _Tags.concat(found)
 
 
 def _unspecified(taxonomy: dict) -> set[str]:
@@ -343,7 +351,7 @@ def classify(df: pd.DataFrame, taxonomy: dict) -> tuple[pd.DataFrame, pd.DataFra
         columns=TAG_COLUMNS,
     )
 
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the new column leaves ``df`` as it was
     out["behaviours"] = _behaviour_lists(len(df), tags.pos, tags.beh, ids)
     return out, table
 

@@ -10,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
+from collectwatch import classify as classify_module
 from collectwatch import paths
 from collectwatch.classify import classify, crosswalk, label_era, unmapped_labels
 from collectwatch.config import TAXONOMY_SCHEMA, cross_check_taxonomy, load_taxonomy, read_yaml
@@ -464,3 +465,12 @@ def test_the_demo_chinese_complaints_get_behaviour_tags(taxonomy):
         tags["behaviour"]
     )
     assert (tags["kind"] == "text").all() and tags["span"].str.len().gt(0).all()
+
+
+def test_text_rules_give_the_same_tags_in_chunks_of_any_size(taxonomy, real, monkeypatch):
+    whole, whole_tags = classify(real, taxonomy)
+    assert (whole_tags["kind"] == "text").sum() > 100  # the narratives do get text tags
+    monkeypatch.setattr(classify_module, "CHUNK_ROWS", 97)
+    chunked, chunked_tags = classify(real, taxonomy)
+    pd.testing.assert_frame_equal(whole_tags, chunked_tags)
+    pd.testing.assert_frame_equal(whole, chunked)
