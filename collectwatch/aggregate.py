@@ -319,6 +319,26 @@ def _lender_monthly(fr: Frame, min_n: int) -> pd.DataFrame:
     return grid[cols]
 
 
+def _sparse(coded: pd.DataFrame) -> pd.DataFrame:
+    """Only the periods with complaints: a published zero-filled lender × behaviour × month
+    grid would run to millions of rows on the full database, past what Excel opens."""
+    return coded[coded["complaints"] > 0]
+
+
+def _lender_totals(fr: Frame, lender_m: pd.DataFrame, as_of, days) -> pd.DataFrame:
+    """Each peer-group lender's complaints per month, every month of its span (0 included):
+    the denominator of counts_monthly, and the line a lender's trend chart draws."""
+    coded = lender_m.drop_duplicates(["l", "m"]).sort_values(["l", "m"], ignore_index=True)
+    return pd.DataFrame(
+        {
+            **fr.lender_columns(coded["l"]),
+            "month": month_start(coded["m"]),
+            "complaints": coded["all_complaints"].to_numpy(dtype="int64"),
+            "provisional": provisional(month_last_day(coded["m"]), as_of, days),
+        }
+    )
+
+
 def _market_monthly(fr: Frame) -> pd.DataFrame:
     """Coded market behaviour × month counts over every taxonomy behaviour and month."""
     keys = pd.DataFrame({"b": np.arange(len(fr.behaviours), dtype="int64")})
@@ -970,6 +990,14 @@ def check_tables(tables: dict[str, pd.DataFrame], fr: Frame, min_n: int) -> None
         int(tables["lenders"]["complaints"].sum()) == fr.n,
         "lenders' complaints do not add up to the table",
     )
+    monthly = tables["lender_monthly"]
+    per_lender = monthly.groupby(monthly["lender_slug"].astype(str))["complaints"].sum()
+    lenders = tables["lenders"]
+    totals = pd.Series(lenders["complaints"].to_numpy(), index=lenders["lender_slug"].astype(str))
+    _require(
+        (per_lender == totals.reindex(per_lender.index)).all(),
+        "lender_monthly does not add up to the lenders' complaints",
+    )
     market = tables["responses"]["lender"] == MARKET
     _require(
         int(tables["responses"].loc[market, "complaints"].sum()) == fr.n,
@@ -1007,7 +1035,8 @@ def build_tables(
     """Classified complaints (+ long tags table) → every named table the site shows.
 
     Tables (columns are described in data/tables.yaml): lenders, behaviours,
-    counts_monthly / counts_quarterly / counts_yearly (peer-group lenders × behaviour),
+    counts_monthly / counts_quarterly (peer-group lenders × behaviour, periods with
+    complaints only) / counts_yearly (every year of the lender's span), lender_monthly,
     market_monthly, family_monthly, behaviour_mix, family_mix, yoy, state_behaviour,
     lender_states, lender_debt_types, lender_channels, lender_harm, responses, coverage,
     spikes, taxonomy_changes. lender_debt_types groups sub-products by the taxonomy's
@@ -1033,9 +1062,10 @@ def build_tables(
     tables = {
         "lenders": _lenders(fr, table, min_n),
         "behaviours": _behaviours(fr, taxonomy),
-        "counts_monthly": _named_counts(fr, lender_m, as_of, days, "m"),
-        "counts_quarterly": _named_counts(fr, _roll_up(lender_m, "q"), as_of, days, "q"),
+        "counts_monthly": _named_counts(fr, _sparse(lender_m), as_of, days, "m"),
+        "counts_quarterly": _named_counts(fr, _sparse(_roll_up(lender_m, "q")), as_of, days, "q"),
         "counts_yearly": _named_counts(fr, yearly[yearly["l"] >= 0], as_of, days, "y"),
+        "lender_monthly": _lender_totals(fr, lender_m, as_of, days),
         "market_monthly": _named_counts(fr, market_m, as_of, days, "m").drop(
             columns=["lender", "lender_slug"]
         ),

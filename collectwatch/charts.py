@@ -472,6 +472,26 @@ def _name(taxonomy: dict, kind: str, key: str, lang: str) -> str:
     return taxonomy[kind][key]["name"][lang]
 
 
+def _lender_counts(tables: dict, lender_slug: str) -> pd.DataFrame:
+    """One lender's counts_monthly rows for every behaviour it has, zero-filled over the
+    months of lender_monthly (the published table leaves out months without complaints).
+
+    Columns: behaviour, family, month, complaints, all_complaints, provisional.
+    """
+    cm = tables["counts_monthly"]
+    cm = cm[cm["lender_slug"].astype("string") == lender_slug]
+    lm = tables["lender_monthly"]
+    lm = lm[lm["lender_slug"].astype("string") == lender_slug]
+    months = lm[["month", "complaints", "provisional"]].rename(
+        columns={"complaints": "all_complaints"}
+    )
+    grid = cm[["behaviour", "family"]].drop_duplicates().merge(months, how="cross")
+    counts = cm[["behaviour", "month", "complaints"]]
+    out = grid.merge(counts, on=["behaviour", "month"], how="left", validate="one_to_one")
+    out["complaints"] = out["complaints"].fillna(0).astype("int64")
+    return out.sort_values(["behaviour", "month"], kind="stable", ignore_index=True)
+
+
 def _lender_name(tables: dict, lender_slug: str) -> str | None:
     lenders = tables["lenders"]
     hit = lenders.loc[lenders["lender_slug"].astype("string") == lender_slug, "lender"]
@@ -802,8 +822,7 @@ def lender_trend(
     chart_id = f"lender-{slug(lender_slug)}-trend"
     lender = _lender_name(tables, lender_slug) or lender_slug
     title = _t(text, lang, "charts", "lender_trend", "title", lender=lender)
-    cm = tables["counts_monthly"]
-    cm = cm[cm["lender_slug"].astype("string") == lender_slug]
+    cm = _lender_counts(tables, lender_slug)
     month = _months(cm["month"])
     per_month = cm.groupby(month, sort=True).agg(
         all_complaints=("all_complaints", "first"), provisional=("provisional", "first")
@@ -1399,8 +1418,7 @@ def spikes(
         monthly = tables["market_monthly"]
     else:
         sp = sp[sp["lender_slug"].astype("string") == lender_slug]
-        monthly = tables["counts_monthly"]
-        monthly = monthly[monthly["lender_slug"].astype("string") == lender_slug]
+        monthly = _lender_counts(tables, lender_slug)
     sp = sp.assign(month=_months(sp["month"]), behaviour=sp["behaviour"].astype("string"))
     sp = sp.sort_values(["month", "score"], ascending=[False, False], kind="stable")
     chosen = list(dict.fromkeys(sp["behaviour"]))[:n]

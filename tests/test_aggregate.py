@@ -410,24 +410,37 @@ def test_text_tables_do_not_depend_on_input_order(text_tables):
 # ── time-indexed counts ────────────────────────────────────────────────────────────────
 
 
-def test_counts_monthly_zero_fills_the_gap_month(tables):
+def test_counts_monthly_has_only_months_with_complaints(tables):
     acme = rows_of(tables["counts_monthly"], lender="Acme", behaviour="calls")
+    assert acme["month"].tolist() == months("2023-11", "2024-01", "2024-02")
+    assert acme["complaints"].tolist() == [1, 1, 1]
+    assert acme["all_complaints"].tolist() == [1, 2, 1]
+    assert acme["share"].tolist() == [1.0, 0.5, 1.0]
+    assert (tables["counts_monthly"]["complaints"] > 0).all()
+
+
+def test_lender_monthly_zero_fills_every_month_of_the_span(tables):
+    acme = rows_of(tables["lender_monthly"], lender="Acme")
     assert acme["month"].tolist() == months(
         "2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04"
     )
-    assert acme["complaints"].tolist() == [1, 0, 1, 1, 0, 0]
-    assert acme["all_complaints"].tolist() == [1, 0, 2, 1, 0, 1]
-    assert pd.isna(acme["share"].iloc[4])  # no complaints at all in March: no share
-    assert acme["share"].iloc[2] == 0.5
+    assert acme["complaints"].tolist() == [1, 0, 2, 1, 0, 1]
+    # Every complaint of a peer-group lender is in its months, once.
+    totals = tables["lender_monthly"].groupby("lender", observed=True)["complaints"].sum()
+    lenders = tables["lenders"].set_index("lender")["complaints"]
+    assert (totals == lenders.reindex(totals.index)).all()
 
 
-def test_counts_monthly_spans_each_lender_and_skips_small_lenders(tables):
+def test_counts_monthly_skips_small_lenders_and_unseen_pairs(tables):
     monthly = tables["counts_monthly"]
     cobalt = rows_of(monthly, lender="Cobalt", behaviour="night")
-    assert cobalt["month"].tolist() == months("2024-01", "2024-02", "2024-03", "2024-04")
-    assert cobalt["complaints"].tolist() == [0, 0, 0, 1]
+    assert cobalt["month"].tolist() == months("2024-04")
+    assert rows_of(tables["lender_monthly"], lender="Cobalt")["month"].tolist() == months(
+        "2024-01", "2024-02", "2024-03", "2024-04"
+    )
     # Dot (one complaint) has no monthly series of its own; it is in the market tables.
     assert rows_of(monthly, lender="Dot").empty
+    assert rows_of(tables["lender_monthly"], lender="Dot").empty
     # Pairs never seen (Cobalt × threat) get no rows.
     assert rows_of(monthly, lender="Cobalt", behaviour="threat").empty
     # Every (complaint, behaviour) pair of the peer lenders is counted exactly once.
@@ -457,10 +470,11 @@ def test_family_monthly_counts_a_complaint_once_per_family(tables):
 
 def test_quarterly_and_yearly_roll_ups(tables):
     q = rows_of(tables["counts_quarterly"], lender="Acme", behaviour="calls")
-    assert q["quarter"].astype(str).tolist() == ["2023Q4", "2024Q1", "2024Q2"]
-    assert q["quarter_start"].tolist() == months("2023-10", "2024-01", "2024-04")
-    assert q["complaints"].tolist() == [1, 2, 0]
-    assert q["all_complaints"].tolist() == [1, 3, 1]
+    # 2024Q2 (no calls, one other complaint) is left out, like months without any.
+    assert q["quarter"].astype(str).tolist() == ["2023Q4", "2024Q1"]
+    assert q["quarter_start"].tolist() == months("2023-10", "2024-01")
+    assert q["complaints"].tolist() == [1, 2]
+    assert q["all_complaints"].tolist() == [1, 3]
     y = rows_of(tables["counts_yearly"], lender="Beta", behaviour="third_party")
     assert y["year"].tolist() == [2023, 2024]
     assert y["complaints"].tolist() == [1, 1]
@@ -686,10 +700,13 @@ def test_every_time_indexed_table_carries_provisional_flags():
     yearly = rows_of(out["counts_yearly"], lender="Acme", behaviour="calls")
     assert yearly["provisional"].tolist() == [True, True]  # 2023 overlaps the window
     quarterly = rows_of(out["counts_quarterly"], lender="Acme", behaviour="calls")
-    assert quarterly["provisional"].tolist() == [True, True, True]
+    assert quarterly["provisional"].tolist() == [True, True]
+    lender_m = rows_of(out["lender_monthly"], lender="Acme")
+    assert lender_m.loc[lender_m["provisional"], "month"].tolist() == flagged
     for name in (
         "counts_monthly",
         "counts_quarterly",
+        "lender_monthly",
         "counts_yearly",
         "market_monthly",
         "family_monthly",
@@ -739,6 +756,7 @@ def test_an_empty_table_gives_empty_tables_without_errors():
     for name in (
         "lenders",
         "counts_monthly",
+        "lender_monthly",
         "market_monthly",
         "behaviour_mix",
         "yoy",

@@ -417,12 +417,8 @@ def expected_fact(kind, tables, picks, taxonomy):
         n = int(sb["complaints"].max())
         return "complaints", n, f"{n:,}"
     if kind == "lender_trend":
-        cm = tables["counts_monthly"]
-        cm = cm[cm["lender_slug"] == slug]
-        per_month = cm.groupby("month").agg(
-            complaints=("all_complaints", "first"), provisional=("provisional", "first")
-        )
-        n = last_12_complete(per_month.reset_index())
+        lm = tables["lender_monthly"]
+        n = last_12_complete(lm[lm["lender_slug"] == slug])
         return "recent", n, f"{n:,}"
     if kind in ("lender_mix", "lender_family_mix"):
         mix = tables["behaviour_mix" if kind == "lender_mix" else "family_mix"]
