@@ -298,18 +298,23 @@ def _drop_unspecified(tags: _Tags, taxonomy: dict) -> _Tags:
     return tags.keep(~drop)
 
 
-def _behaviour_lists(n: int, pos: np.ndarray, beh: np.ndarray, ids: list[str]) -> list:
+def _behaviour_lists(n: int, pos: np.ndarray, beh: np.ndarray, ids: list[str]):
     """Per row, the distinct behaviour ids; ``pos``/``beh`` sorted by (pos, beh)."""
     first = np.ones(len(pos), bool)
     first[1:] = (pos[1:] != pos[:-1]) | (beh[1:] != beh[:-1])
     offsets = np.concatenate([[0], np.cumsum(np.bincount(pos[first], minlength=n))])
     values = pa.DictionaryArray.from_arrays(pa.array(beh[first], pa.int32()), pa.array(ids))
-    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int64()), values.cast(pa.string()))
-    return lists.to_pylist()
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.cast(pa.string()))
+    return pd.arrays.ArrowExtensionArray(lists)  # lists without a Python object per row
 
 
 def _str(values) -> pd.arrays.ArrowStringArray:
     return pd.array(values, dtype="str")
+
+
+def _take_str(column: pd.Series, positions: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """``column``'s values at ``positions`` as text, without a Python string per row."""
+    return column.astype("str").array.take(positions)
 
 
 def classify(df: pd.DataFrame, taxonomy: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -340,8 +345,8 @@ def classify(df: pd.DataFrame, taxonomy: dict) -> tuple[pd.DataFrame, pd.DataFra
     rule_ids = np.array([LABEL_RULE] + [r.id for r in rules], dtype=object)
     table = pd.DataFrame(
         {
-            "source": _str(df["source"].to_numpy(dtype=object)[tags.pos]),
-            "complaint_id": _str(df["complaint_id"].to_numpy(dtype=object)[tags.pos]),
+            "source": _take_str(df["source"], tags.pos),
+            "complaint_id": _take_str(df["complaint_id"], tags.pos),
             "behaviour": _str(names[tags.beh]),
             "family": _str(fams[tags.beh]),
             "rule": _str(rule_ids[tags.rule + 1]),

@@ -460,7 +460,7 @@ def test_the_demo_chinese_complaints_get_behaviour_tags(taxonomy):
     config = load_config()
     result = read_inputs([str(paths.DEMO / "heimao_demo.csv")], config.sources, config.lenders)
     tagged, tags = classify(result.table, taxonomy)
-    assert (tagged["behaviours"].str.len() > 0).mean() > 0.8
+    assert (tagged["behaviours"].list.len() > 0).mean() > 0.8
     assert {"harassment_other", "told_third_party", "impersonated_official"} <= set(
         tags["behaviour"]
     )

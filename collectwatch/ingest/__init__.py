@@ -224,6 +224,7 @@ def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
         raise
     finally:
         bar.close()
+    pa.default_memory_pool().release_unused()  # the batches' memory, back to the system
     if tmp:
         os.replace(tmp, parquet_path)
         table = pq.read_table(parquet_path)
