@@ -105,8 +105,8 @@ def _ingest_work(file: str, cache_dir: str, *, probes: dict | None = None, profi
         from collectwatch import classify
     config = load_config()
     if probes is not None:  # memory at the stage boundaries inside read_inputs
-        _probe(ingest, "_to_pandas", "end of the streaming loop (before concat → pandas)", probes)
-        _probe(ingest, "resolve_lenders", "after the per-file tables are concatenated", probes)
+        _probe(ingest, "_to_pandas", "streaming done, rows read back from Parquet", probes)
+        _probe(ingest, "resolve_lenders", "files concatenated, before company names", probes)
     if profiler is not None:
         profiler.enable()
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -870,8 +870,57 @@ def markdown(results: dict) -> str:
         out.append("Missed: " + "; ".join(f"{t['target']} ({t['measured']})" for t in missed) + ".")
     else:
         out.append("Every measured target is met.")
+    out += _why(results)
     out += _explain(results)
     return "\n".join(out) + "\n"
+
+
+def _why(results: dict) -> list[str]:
+    """The misses explained from this run's own figures."""
+    sizes = results["sizes"]
+    big, small = max(sizes), min(sizes)
+    a, b = _get(results, "a", big), _get(results, "b", big)
+    a_small, sparse = _get(results, "a", small), _get(results, "a_sparse", big)
+    if not (_ok(a) and _ok(b)) or a["data"].get("classify") != "done":
+        return []
+    from collectwatch.classify import compile_rules
+    from collectwatch.config import load_config
+    from collectwatch.ingest.formats import ARROW_BLOCK
+
+    rules = len(compile_rules(load_config().taxonomy))
+    d, duck = a["data"], b["data"]["work_s"]
+    floor = 1 + d["classify_s"] / duck
+    out = [
+        "",
+        "## Why the misses",
+        "",
+        f"**(a)/(b).** At {big:,} rows DuckDB reads the file and groups three columns in "
+        f"{duck:.2f} s. (a) spends {d['parse_s']:.1f} s in read_inputs and "
+        f"{d['classify_s']:.1f} s in classify: classify alone takes "
+        f"{d['classify_s'] / duck:.1f}× all of (b). (b) never materialises a narrative; (a) "
+        "turns every in-scope record into typed canonical columns, writes them to Parquet, "
+        f"and runs the taxonomy's {rules} narrative rules (RE2 through pyarrow, one pass per "
+        "behaviour, on every core) over every narrative. Even with a parser as fast as "
+        f"DuckDB's, (a)/(b) could not fall below about {floor:.1f}× without dropping or "
+        "deferring the text rules. The Arrow reader (in the profile, `_arrow_batches`) is not "
+        "the bottleneck; pandas' per-batch normalising and classify are.",
+    ]
+    if _ok(a_small) and _ok(sparse) and big != small:
+        ds = a_small["data"]
+        out += [
+            "",
+            f"**Memory.** The peak grows with the complaints kept, not with the file: the "
+            f"{big:,}-row file with only as many rows in scope as the {small:,}-row one "
+            f"peaks at {sparse['rss_mib']:,.0f} MiB, {sparse['rss_mib'] / a_small['rss_mib']:.2f}× "
+            f"the {small:,}-row figure. The streaming loop holds one {ARROW_BLOCK >> 20} MiB Arrow "
+            "block and one batch of rows at a time. In the ordinary "
+            f"{big:,}-row file {d['rows_in_scope'] / ds['rows_in_scope']:.0f}× as many "
+            f"complaints are in scope: the canonical table is {d['table_mib']:,.0f} MiB "
+            f"instead of {ds['table_mib']:,.0f} MiB, and the classified table with its tags "
+            f"{d.get('tagged_mib', 0):,.0f} MiB. They stay in memory because every later "
+            "stage (aggregate, charts, case studies) reads them whole.",
+        ]
+    return out
 
 
 def _result_row(meas: dict) -> str:
