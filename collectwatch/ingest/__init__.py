@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -116,12 +117,9 @@ def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):
     if memo.exists():
         saved = json.loads(memo.read_text(encoding="utf-8"))
         names = saved["names"]
-        named = pd.DataFrame(
-            {
-                "lender": raw.map({k: v[0] for k, v in names.items()}),
-                "lender_slug": raw.map({k: v[1] for k, v in names.items()}),
-            }
-        )
+        at = pd.Index(list(names)).get_indexer(raw)  # every name is there: same counts
+        pairs = np.array(list(names.values()), dtype=object).reshape(-1, 2)[at]
+        named = pd.DataFrame({"lender": pairs[:, 0], "lender_slug": pairs[:, 1]}, index=raw.index)
         return named, saved["folds"]
     named, folds = resolve_lenders(raw, lenders)
     pairs = pd.DataFrame({"raw": raw, **named}).drop_duplicates("raw")
@@ -235,7 +233,11 @@ def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # One dtype for text whether the rows were just parsed or read back from the cache.
-    frame = table.to_pandas(ignore_metadata=True, types_mapper={pa.string(): pd.StringDtype()}.get)
-    frame["date_received"] = pd.to_datetime(frame["date_received"])
+    frame = table.to_pandas(
+        ignore_metadata=True,
+        date_as_object=False,
+        types_mapper={pa.string(): pd.StringDtype()}.get,
+    )
+    frame["date_received"] = frame["date_received"].astype("datetime64[s]")
     frame["timely"] = frame["timely"].astype("boolean")
     return frame
