@@ -905,6 +905,22 @@ def _why(results: dict) -> list[str]:
         "deferring the text rules. The Arrow reader (in the profile, `_arrow_batches`) is not "
         "the bottleneck; pandas' per-batch normalising and classify are.",
     ]
+    c_big, c_small = _get(results, "c", big), _get(results, "c", small)
+    if _ok(c_big) and _ok(c_small) and _ok(a_small) and big != small:
+        # (c) = fixed + per_row · rows, fitted through the two sizes.
+        cb, cs = c_big["data"]["work_s"], c_small["data"]["work_s"]
+        per_row = (cb - cs) / (big - small)
+        fixed = cs - per_row * small
+        out += [
+            "",
+            f"**(c)/(a).** A cache hit reads the Parquet table, checks duplicates and looks "
+            f"up the remembered company names: {cs:.2f} s at {small:,} rows, {cb:.2f} s at "
+            f"{big:,}. Fitted through the two sizes, about {max(fixed, 0):.2f} s of it does "
+            "not grow with the file (the first Parquet read and the lazy imports behind it, "
+            f"in a fresh process) and {per_row * 1e6:.2f} s per million rows does, which is "
+            f"{per_row * small / a_small['data']['work_s']:.1%} of (a) at {small:,} rows. "
+            "The fixed part is what decides the ratio on the small file.",
+        ]
     if _ok(a_small) and _ok(sparse) and big != small:
         ds = a_small["data"]
         out += [
