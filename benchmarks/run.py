@@ -918,8 +918,7 @@ def _why(results: dict) -> list[str]:
             f"{big:,}. Fitted through the two sizes, about {max(fixed, 0):.2f} s of it does "
             "not grow with the file (the first Parquet read and the lazy imports behind it, "
             f"in a fresh process) and {per_row * 1e6:.2f} s per million rows does, which is "
-            f"{per_row * small / a_small['data']['work_s']:.1%} of (a) at {small:,} rows. "
-            "The fixed part is what decides the ratio on the small file.",
+            f"{per_row * small / a_small['data']['work_s']:.1%} of (a) at {small:,} rows.",
         ]
     if _ok(a_small) and _ok(sparse) and big != small:
         ds = a_small["data"]
