@@ -79,11 +79,23 @@ def test_smoke_benchmark_reports_every_measurement(smoke):
         if not d.get("skipped"):
             assert d["data"]["complaints"] == results["lender_rows"]
             assert 0 < d["data"]["lender_pages"] <= lenders
+    # The diagnostic: the bigger file with about as many rows in scope as the smaller one.
+    sparse = got[("a_sparse", max(sizes))]
+    assert sparse["returncode"] == 0, sparse["stderr"]
+    kept, small = sparse["data"]["rows_in_scope"], got[("a", min(sizes))]["data"]["rows_in_scope"]
+    assert 0.75 * small < kept < 1.25 * small
     targets = {t["id"] for t in results["targets"]}
-    assert targets == {"a/b", "rss", "rss-growth", "c/a", "d"}
+    assert targets == {"a/b", "rss", "rss-growth", "rss-sparse", "c/a", "d"}
     assert all(t["status"] in {"PASS", "MISS", "n/a"} for t in results["targets"])
     text = doc.read_text()
-    for heading in ("## Machine", "## Input files", "## Results", "## Targets", "cumulative"):
+    for heading in (
+        "## Machine",
+        "## Input files",
+        "## Results",
+        "## Targets",
+        "## Why the misses",
+        "cumulative",
+    ):
         assert heading in text
     assert "PASS" in text or "MISS" in text
 
