@@ -228,7 +228,12 @@ def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
         table = pq.read_table(parquet_path)
     else:
         table = pq.read_table(pa.BufferReader(sink.getvalue()))
-    return state, counts, _to_pandas(table), pd.concat(quarantines, ignore_index=True)
+    quarantine = (
+        pd.concat(quarantines, ignore_index=True)
+        if quarantines  # a file of only a header has no batch at all
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
+    return state, counts, _to_pandas(table), quarantine
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
