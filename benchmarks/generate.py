@@ -35,26 +35,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-HEADER = [
-    "Date received",
-    "Product",
-    "Sub-product",
-    "Issue",
-    "Sub-issue",
-    "Consumer complaint narrative",
-    "Company public response",
-    "Company",
-    "State",
-    "ZIP code",
-    "Tags",
-    "Consumer consent provided?",
-    "Submitted via",
-    "Date sent to company",
-    "Company response to consumer",
-    "Timely response?",
-    "Consumer disputed?",
-    "Complaint ID",
-]
+from collectwatch.config import load_config
+
+# The bulk export's 18 columns, in its order: the first name each column of
+# data/sources.yaml lists.
+HEADER = [names[0] for names in load_config().sources["cfpb"]["columns"].values()]
 
 FIRST_DAY = date(2011, 12, 1)
 LAST_DAY = date(2026, 11, 20)
