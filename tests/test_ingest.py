@@ -364,8 +364,8 @@ def _awkward_csv(path, *, extra: str = "") -> None:
             str(1000 + i),
         ]
         rows.append(",".join('"' + c.replace('"', '""') + '"' for c in cells))
-        if i == 30:
-            rows.append(extra) if extra else None
+        if i == 30 and extra:
+            rows.append(extra)
     path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("utf-8"))
 
 

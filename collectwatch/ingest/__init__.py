@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,15 +195,15 @@ def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None,
 
 
 def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
-    """Batches → canonical rows appended to Parquet; the rows themselves are read back."""
+    """Batches → canonical rows, appended to Parquet when caching (and read back from it,
+    so the batches' memory is not held twice), else kept as Arrow tables."""
     state = FileState()
     counts = {"rows_read": 0, "rows_in_scope": 0, "rows_out_of_scope": 0, "rows_rejected": 0}
-    quarantines = []
+    quarantines, parts = [], []
     tmp = parquet_path.with_suffix(f".parquet.{os.getpid()}.tmp") if parquet_path else None
-    sink = tmp or pa.BufferOutputStream()
     bar = progress_bar(None, inp.path, progress, unit="rows")
     try:
-        with pq.ParquetWriter(sink, ARROW_SCHEMA) as writer:
+        with pq.ParquetWriter(tmp, ARROW_SCHEMA) if tmp else nullcontext() as writer:
             for batch in batches(inp, layout, BATCH_ROWS, exact=exact):
                 rows, quarantine, out = canonical_batch(
                     batch, layout, path=inp.path, sources=sources, state=state
@@ -211,9 +212,11 @@ def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
                 counts["rows_in_scope"] += len(rows)
                 counts["rows_out_of_scope"] += out
                 counts["rows_rejected"] += len(quarantine)
-                writer.write_table(
-                    pa.Table.from_pandas(rows, schema=ARROW_SCHEMA, preserve_index=False)
-                )
+                arrow = pa.Table.from_pandas(rows, schema=ARROW_SCHEMA, preserve_index=False)
+                if writer:
+                    writer.write_table(arrow)
+                else:
+                    parts.append(arrow)
                 quarantines.append(quarantine)
                 bar.update(len(batch))
     except BaseException:
@@ -227,7 +230,7 @@ def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):
         os.replace(tmp, parquet_path)
         table = pq.read_table(parquet_path)
     else:
-        table = pq.read_table(pa.BufferReader(sink.getvalue()))
+        table = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
     quarantine = (
         pd.concat(quarantines, ignore_index=True)
         if quarantines  # a file of only a header has no batch at all
