@@ -35,9 +35,9 @@ LANGS = ("en", "zh")
 
 
 def _plotly_js() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    # A partial plotly.js (scatter, bar, choropleth) built by tools/plotly-bundle and committed,
+    # so the build needs no Node and phones download a third of the full bundle.
+    return paths.STATIC / "plotly" / "plotly-custom.min.js"
 
 
 # ── helpers the templates use ───────────────────────────────────────────────────────────
