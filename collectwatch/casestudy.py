@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import paths
+from . import claims, fmt, paths
 from .aggregate import MARKET, pattern_group, wilson
 from .errors import UserError
-from .text import to_simplified_series
+from .text import published, to_simplified_series
 
 LANGS = ("en", "zh")
 # The source article's section 4: 4.1 frequent harassment, 4.2 threats, 4.3 disclosure.
@@ -37,8 +37,11 @@ FOCUS = {"harassing_contact": ("inconvenient_hours", "repeated_contact")}
 MIN_NARRATIVES = 10  # fewer published narratives than this: counts, no percentages
 MIN_FINDING = 5  # a behaviour above peers is a finding from this many complaints on
 EXCERPTS = 3  # quotes per subsection of section 4, at most
+LISTED = 3  # entries a ranked list names (debt types, states, forms), at most
+# Debt types that say nothing about the debt: never named as the commonest kind.
+VAGUE = ("do_not_know", "other")
 EXCERPT_CHARS = 300
-SUMMARY_BEHAVIOURS = 2  # behaviours outside the seed families in the summary, at most
+SUMMARY_BEHAVIOURS = 2  # behaviours outside the flagged families in the summary, at most
 LEVEL = 0.95  # confidence level of every interval (aggregate.Z95 = 1.96)
 MARKERS = {"en": "[redacted]", "zh": "[已隐去]"}
 # The CFPB publishes narratives only under its 2015 policy (80 FR 15572, 24 March 2015);
@@ -258,9 +261,7 @@ def _compare(lo, hi, other) -> str | None:
 def _texts(rows: pd.DataFrame) -> pd.DataFrame:
     """The lender's complaints with published text; ``match`` is the text rules run on
     (Simplified for Chinese, as classify does)."""
-    narrative = rows["narrative"].astype("string")
-    has = (narrative.notna() & (narrative.str.strip().str.len() > 0)).fillna(False)
-    out = rows[has.to_numpy(dtype=bool)].copy()
+    out = rows[published(rows["narrative"])].copy()
     out["match"] = out["narrative"].astype("string")
     zh = (out["language"].astype("string") == "zh").fillna(False).to_numpy(dtype=bool)
     if zh.any():
@@ -288,23 +289,41 @@ def _mentions(cells: _Cells, name: str, column: str, slug: str, entries: list) -
     return out
 
 
-def _excerpts(texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used: set) -> list:
-    """Up to EXCERPTS quotes for ``family``: one complaint each, taking the family's
-    behaviours in turn (``order``); within a behaviour, complaints whose label names the
-    family first, then the newest, then by complaint ID. ``used`` keys are skipped."""
+def _excerpts(
+    texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used: dict, section: str
+) -> dict:
+    """Quotes for ``family`` in ``section`` ("4.1") and what to say when there are none.
+
+    Up to EXCERPTS quotes, one complaint each, taking the family's behaviours in turn
+    (``order``); within a behaviour, complaints whose label names the family first, then
+    the newest, then by complaint ID. A complaint already in ``used`` (key → the section
+    that quoted it) is not quoted again; the ones picked are added to it.
+
+    Returns ``{"excerpts": [...], "quoted_in": [{"section", "complaint_id"}, ...],
+    "labelled": n}``: ``quoted_in`` lists the lender's narratives that the text rules
+    tag with the family but that an earlier section already quoted, and ``labelled``
+    counts narratives whose complaint form names the family although no text rule found
+    it in the words. "No narrative describes this" is true only when all three are empty.
+    """
+    out: dict = {"excerpts": [], "quoted_in": [], "labelled": 0}
     if tags is None or tags.empty or texts.empty:
-        return []
+        return out
     sep = "\x1f"
-    mine = tags[(tags["kind"] == "text") & (tags["family"].astype("string") == family)]
-    key = mine["source"].astype("string") + sep + mine["complaint_id"].astype("string")
     tkey = texts["source"].astype("string") + sep + texts["complaint_id"].astype("string")
-    mine = mine[key.isin(set(tkey)).to_numpy(dtype=bool)]
+    published_keys = set(tkey)
+    fam = tags[tags["family"].astype("string") == family]
+    fkey = fam["source"].astype("string") + sep + fam["complaint_id"].astype("string")
+    is_text = (fam["kind"] == "text").to_numpy(dtype=bool)
+    on_page = fkey.isin(published_keys).to_numpy(dtype=bool)
+    mine, key = fam[is_text & on_page], fkey[is_text & on_page]
+    labelled_keys = set(fkey[~is_text & on_page])
+    out["labelled"] = len(labelled_keys - set(key))
     if mine.empty:
-        return []
+        return out
     info = texts.assign(_key=tkey.to_numpy()).set_index("_key")
     cand = pd.DataFrame(
         {
-            "key": (key[mine.index]).to_numpy(dtype=object),
+            "key": key.to_numpy(dtype=object),
             "behaviour": mine["behaviour"].astype("string").to_numpy(dtype=object),
             "span": mine["span"].astype("string").fillna("").to_numpy(dtype=object),
         }
@@ -315,13 +334,17 @@ def _excerpts(texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used:
     cand["rank"] = cand["behaviour"].map(rank).fillna(len(rank)).astype("int64")
     # Prefer complaints whose form label names the same family: the consumer's own choice
     # backs the words quoted (text rules can misread "nobody threatened me").
-    labelled = tags[(tags["kind"] == "label") & (tags["family"].astype("string") == family)]
-    lkey = set(
-        labelled["source"].astype("string") + sep + labelled["complaint_id"].astype("string")
-    )
-    cand["confirmed"] = cand["key"].isin(lkey)
+    cand["confirmed"] = cand["key"].isin(labelled_keys)
     cand = cand.sort_values(
         ["rank", "confirmed", "date", "id", "span"], ascending=[True, False, False, True, True]
+    )
+    earlier = {k: used[k] for k in cand["key"] if k in used}
+    out["quoted_in"] = sorted(
+        (
+            {"section": where, "complaint_id": str(info.loc[k, "complaint_id"])}
+            for k, where in earlier.items()
+        ),
+        key=lambda q: (q["section"], q["complaint_id"]),
     )
     queues = [list(g.itertuples(index=False)) for _, g in cand.groupby("rank", sort=True)]
     picked = []
@@ -331,9 +354,10 @@ def _excerpts(texts: pd.DataFrame, tags: pd.DataFrame, family: str, order, used:
                 queue.pop(0)
             if queue and len(picked) < EXCERPTS:
                 row = queue.pop(0)
-                used.add(row.key)
+                used[row.key] = section
                 picked.append(_quote(info.loc[row.key], row))
-    return picked
+    out["excerpts"] = picked
+    return out
 
 
 def _quote(complaint: pd.Series, tag) -> dict:
@@ -357,16 +381,37 @@ def _quote(complaint: pd.Series, tag) -> dict:
     }
 
 
-def _trend(cells: _Cells, yearly: pd.DataFrame, behaviour: str, slug: str) -> dict | None:
-    """The behaviour's share of the lender's complaints in its last complete year against
-    the year before (``counts_yearly``); direction only when the Wilson intervals part."""
-    rows = yearly[(yearly["behaviour"].astype("string") == behaviour) & ~yearly["provisional"]]
-    if rows.empty:
-        return None
-    year = int(rows["year"].max())
-    prev = rows[rows["year"] == year - 1]
-    if prev.empty:
-        return None
+def _comparable_years(years, provisional, periods: claims.Periods) -> list[int]:
+    """Years → the ones that may be compared: complete (every month covered) and not
+    provisional, ascending."""
+    return sorted(
+        int(y)
+        for y, p in zip(years, provisional, strict=True)
+        if not bool(p) and periods.complete_year(int(y))
+    )
+
+
+def _trend(
+    cells: _Cells, yearly: pd.DataFrame, behaviour: str, slug: str, periods: claims.Periods
+) -> dict:
+    """The behaviour's share of the lender's complaints in the later of its two latest
+    complete, consecutive years against the earlier (``counts_yearly``); direction only
+    when the Wilson intervals part.
+
+    Returns ``{"behaviour", "years": [complete years with complaints], "year": None, ...}``
+    when no such pair exists: ``reason`` is "short" (fewer than two complete years) or
+    "not_consecutive" (complete years, but none directly after another: a hole or a
+    partial year lies between them).
+    """
+    rows = yearly[yearly["behaviour"].astype("string") == behaviour]
+    rows = rows[(rows["all_complaints"] > 0).to_numpy(dtype=bool)]
+    years = _comparable_years(rows["year"], rows["provisional"], periods)
+    pairs = [y for y in years if y - 1 in years]
+    out: dict = {"behaviour": behaviour, "years": years, "year": None, "reason": None}
+    if not pairs:
+        out["reason"] = "not_consecutive" if len(years) > 1 else "short"
+        return out
+    year = max(pairs)
     cols = ["complaints", "all_complaints", "share"]
     now = cells.record(
         "counts_yearly",
@@ -377,22 +422,55 @@ def _trend(cells: _Cells, yearly: pd.DataFrame, behaviour: str, slug: str) -> di
     before = cells.record(
         "counts_yearly",
         {"lender_slug": slug, "behaviour": behaviour, "year": year - 1},
-        prev.iloc[0],
+        rows[rows["year"] == year - 1].iloc[0],
         cols,
     )
     lo, hi = wilson(now["complaints"], now["all_complaints"])
     plo, phi = wilson(before["complaints"], before["all_complaints"])
-    direction = None
-    if now["all_complaints"] and before["all_complaints"]:
-        direction = "up" if lo > phi else "down" if hi < plo else "similar"
-    return {
-        "behaviour": behaviour,
-        "year": year,
-        "prev_year": year - 1,
+    out.update(
+        year=year,
+        prev_year=year - 1,
         **now,
         **{f"prev_{k}": v for k, v in before.items()},
-        "direction": direction,
-    }
+        direction="up" if lo > phi else "down" if hi < plo else "similar",
+    )
+    return out
+
+
+def _head(values: list, limit: int) -> int:
+    """How many of ``values`` (best first) a list may name, at most ``limit``, without
+    splitting a tie: naming two of three states with one complaint each would pick two
+    at random."""
+    n = min(limit, len(values))
+    while 0 < n < len(values) and values[n] == values[n - 1]:
+        n -= 1
+    return n
+
+
+def _ranking(items: list[dict], value: str, name: str, limit: int = LISTED) -> dict:
+    """Entries (dicts, best first) → what a sentence may say of the top ones.
+
+    ``kind`` is :func:`claims.leader`'s answer: "leader" (one entry is highest and not
+    zero), "tie", "zero" or "none" (no entries). ``shown`` is what to list: for a leader,
+    it and those after it up to ``limit`` without splitting a tie; for a tie, the tied
+    entries if there are at most ``limit``. ``tied`` counts the entries sharing the top
+    ``value``; ``rest`` counts the entries not shown; ``entries`` is every entry.
+    """
+    out = {"kind": "none", "value": None, "tied": 0, "shown": [], "rest": 0, "entries": items}
+    if not items:
+        return out
+    frame = pd.DataFrame({"v": [i[value] for i in items], "n": [str(i[name]) for i in items]})
+    lead = claims.leader(frame, "v", "n")
+    top = [i for i in items if lead["value"] is not None and i[value] == lead["value"]]
+    out.update(kind=lead["kind"], value=_native(lead["value"]), tied=len(top))
+    if lead["kind"] == "leader":
+        out["shown"] = items[: _head([i[value] for i in items], limit)]
+    elif lead["kind"] == "tie" and len(top) <= limit:
+        out["shown"] = top
+    if isinstance(out["value"], float) and out["value"].is_integer():
+        out["value"] = int(out["value"])
+    out["rest"] = len(items) - len(out["shown"])
+    return out
 
 
 def _trend_behaviour(common: list, taxonomy: dict, fid: str) -> str:
@@ -401,6 +479,24 @@ def _trend_behaviour(common: list, taxonomy: dict, fid: str) -> str:
     general = taxonomy["families"][fid]["general"]
     specific = [v["behaviour"] for v in common if v["behaviour"] != general]
     return specific[0] if specific else common[0]["behaviour"]
+
+
+def _span(periods: claims.Periods, first, last) -> dict:
+    """How much of the data's span (ISO dates ``first`` … ``last``) the inputs cover:
+    ``span_months``, ``span_covered`` (fully covered months) and ``span_gaps``, True when
+    a month strictly inside the span is not fully covered. The first and last months are
+    left out of ``span_gaps``: the dates "between X and Y" already say the data starts
+    and ends mid-month."""
+    if first is None or last is None:
+        return {"span_months": 0, "span_covered": 0, "span_gaps": False}
+    m0, m1 = (int(claims.month_of([str(d)[:10]])[0]) for d in (first, last))
+    months = range(m0, m1 + 1)
+    covered = len(months) if periods.covered is None else sum(m in periods.covered for m in months)
+    return {
+        "span_months": len(months),
+        "span_covered": covered,
+        "span_gaps": m1 - m0 > 1 and periods.gaps(m0 + 1, m1 - 1),
+    }
 
 
 def facts(
@@ -453,6 +549,10 @@ def facts(
     rows = table[table["lender_slug"].astype("string") == slug]
     out["sources"] = sorted(rows["source"].astype("string").dropna().unique().tolist())
     out["us"] = "cfpb" in out["sources"]
+    # Peers whose complaints come from the CFPB, whose form labels the conduct.
+    peer_slugs = set(lenders.loc[lenders["in_peer_group"].to_numpy(dtype=bool), "lender_slug"])
+    from_cfpb = table.loc[(table["source"].astype("string") == "cfpb").fillna(False), "lender_slug"]
+    out["peers_us"] = len({str(s) for s in peer_slugs} & {str(s) for s in from_cfpb.unique()})
 
     # 1.2 debt types (the Sub-product field, grouped by the taxonomy's debt_types) and states.
     products = [
@@ -469,40 +569,57 @@ def facts(
     ]
     out["products"] = sorted(products, key=lambda p: (-p["complaints"], p["key"]))
     out["products_known"] = int(sum(p["complaints"] for p in products))
+    # Only a kind of debt the consumer named may be called the commonest.
+    known = [p for p in out["products"] if p["key"] not in VAGUE]
+    out["products_top"] = _ranking(known, "complaints", "key")
 
     ls = tables["lender_states"]
     ls = ls[ls["lender_slug"].astype("string") == slug]
     ls = ls.sort_values(["complaints", "state"], ascending=[False, True], kind="stable")
+    states = [
+        {"state": str(r["state"]), "complaints": int(r["complaints"]), "_row": r}
+        for _, r in ls.iterrows()
+    ]
+    top = _ranking(states, "complaints", "state")
     out["states"] = [
         cells.record(
             "lender_states",
-            {"lender_slug": slug, "state": r["state"]},
-            r,
+            {"lender_slug": slug, "state": s["state"]},
+            s["_row"],
             ["state", "complaints", "lender_complaints", "share"],
         )
-        for _, r in ls.head(3).iterrows()
+        for s in top["shown"]
     ]
+    out["states_top"] = {k: v for k, v in top.items() if k not in ("shown", "entries")}
     out["states_count"] = len(ls)
-    out["states_known"] = out["states"][0]["lender_complaints"] if out["states"] else 0
+    out["states_known"] = int(ls["lender_complaints"].iloc[0]) if len(ls) else 0
 
     # 2 the market: every complaint, per complete year, and the commonest behaviour.
+    periods = claims.Periods.of(tables.get("date_coverage"))
     cov = tables["coverage"]
     total = cells.get("coverage", {"dimension": "all", "value": "all"}, ["complaints"])
-    years = cov[(cov["dimension"].astype("string") == "year") & ~cov["provisional"]]
+    years = cov[(cov["dimension"].astype("string") == "year")]
     yearly = tables["counts_yearly"]
     yearly = yearly[yearly["lender_slug"].astype("string") == slug]
+    first_date = _native(lenders["first_date"].min())
+    last_date = _native(lenders["last_date"].max())
     market = {
         "complaints": total["complaints"],
-        "first_date": _native(lenders["first_date"].min()),
-        "last_date": _native(lenders["last_date"].max()),
+        "first_date": first_date,
+        "last_date": last_date,
         "lender_share": me["complaints"] / total["complaints"] if total["complaints"] else None,
+        **_span(periods, first_date, last_date),
         "year": None,
         "prev": None,
-        "peak": None,
+        "prev_year": None,
+        "prev_reason": None,
+        "change": None,
+        "complete_years": [],
+        "peak": {"kind": "none", "year": None, "complaints": None, "tied": []},
     }
 
-    def market_year(y: str) -> dict:
-        got = cells.get("coverage", {"dimension": "year", "value": y}, ["complaints"])
+    def market_year(y: int) -> dict:
+        got = cells.get("coverage", {"dimension": "year", "value": str(y)}, ["complaints"])
         mine = yearly[yearly["year"] == int(y)]
         got["year"] = int(y)
         got["lender"] = None
@@ -513,28 +630,59 @@ def facts(
                 "all_complaints"
             ]
         got["lender_share"] = (
-            got["lender"] / got["complaints"] if got["lender"] is not None else None
+            got["lender"] / got["complaints"]
+            if got["lender"] is not None and got["complaints"]
+            else None
         )
         return got
 
-    if not years.empty:
-        values = years["value"].astype("string").tolist()
-        last = max(values, key=int)
+    # Only whole years, every month covered and none still being filled in, are named
+    # "complete" or compared: a slice of a year against a whole one is no trend.
+    complete = _comparable_years(years["value"].astype("int64"), years["provisional"], periods)
+    market["complete_years"] = complete
+    if complete:
+        last = complete[-1]
         market["year"] = market_year(last)
-        if str(int(last) - 1) in values:
-            market["prev"] = market_year(str(int(last) - 1))
-        peak = years.sort_values(["complaints", "value"], ascending=[False, True]).iloc[0]
-        market["peak"] = market_year(str(peak["value"]))
-        if market["prev"]:
+        market["prev_year"] = last - 1
+        if last - 1 in complete:
+            market["prev"] = market_year(last - 1)
             a, b = market["year"]["complaints"], market["prev"]["complaints"]
             market["change"] = (a - b) / b if b else None
-    beh = tables["behaviours"]
-    top = beh.sort_values(["complaints", "behaviour"], ascending=[False, True]).iloc[0]
-    market["top_behaviour"] = cells.record(
-        "behaviours",
-        {"behaviour": top["behaviour"]},
-        top,
-        ["behaviour", "complaints", "share"],
+        elif first_date is None or int(str(first_date)[:4]) > last - 1:
+            market["prev_reason"] = "before_data"
+        else:
+            market["prev_reason"] = "not_covered"
+    if len(complete) > 1:  # "the busiest complete year" needs others to be busier than
+        whole = years[years["value"].astype("int64").isin(complete).to_numpy(dtype=bool)]
+        lead = claims.leader(whole, "complaints", "value")
+        peak = market["peak"]
+        peak["kind"] = lead["kind"]
+        if lead["kind"] == "leader":
+            peak.update(market_year(int(lead["name"])))
+        elif lead["kind"] == "tie":
+            peak["tied"] = [market_year(int(y)) for y in lead["tied"]]
+            peak["complaints"] = peak["tied"][0]["complaints"]
+    beh = tables["behaviours"].sort_values(["complaints", "behaviour"], ascending=[False, True])
+    lead = claims.leader(beh, "complaints", "behaviour")
+    tied = (
+        beh[(beh["complaints"] == lead["value"]).to_numpy(dtype=bool)] if lead["value"] else beh[:0]
+    )
+    market["top_behaviours"] = {
+        "kind": lead["kind"],
+        "rows": [
+            cells.record(
+                "behaviours",
+                {"behaviour": r["behaviour"]},
+                r,
+                ["behaviour", "family", "complaints", "share"],
+            )
+            for _, r in tied.iterrows()
+        ],
+    }
+    # "This study looks at three *other* kinds of conduct" only when the commonest is
+    # not one of them.
+    market["top_in_seed"] = any(
+        r["family"] in SEED_FAMILIES for r in market["top_behaviours"]["rows"]
     )
     out["market"] = market
 
@@ -556,9 +704,9 @@ def facts(
     bm = tables["behaviour_mix"]
     bm = bm[bm["lender_slug"].astype("string") == slug]
     ids = list(taxonomy["behaviours"])
-    used: set = set()
+    used: dict = {}  # complaint key → the section that quoted it
     families = {}
-    for fid in SEED_FAMILIES:
+    for n, fid in enumerate(SEED_FAMILIES, start=1):
         fam = cells.get("family_mix", {"lender_slug": slug, "family": fid}, MIX, fm)
         members = [b for b in ids if taxonomy["behaviours"][b]["family"] == fid]
         behaviours = {
@@ -574,19 +722,26 @@ def facts(
         )
         focus = list(FOCUS.get(fid, ()))
         order = focus + [v["behaviour"] for v in common if v["behaviour"] not in focus]
+        section = str(taxonomy["families"][fid].get("seed_section") or f"4.{n}")
+        quotes = _excerpts(texts, tags, fid, order, used, section)
         families[fid] = {
             "family": fid,
-            "section": taxonomy["families"][fid].get("seed_section"),
+            "section": section,
             **fam,
             "excess": (fam["share_lo"] - fam["peer_median"])
             if fam["above_peers"] and fam["peer_median"] is not None
             else None,
             "behaviours": behaviours,
             "common": common,
-            "trend": _trend(cells, yearly, _trend_behaviour(common, taxonomy, fid), slug)
+            # The forms a subsection lists besides the ones it names on their own (4.1).
+            "focus": focus,
+            "forms": _ranking(
+                [v for v in common if v["behaviour"] not in focus], "complaints", "behaviour"
+            ),
+            "trend": _trend(cells, yearly, _trend_behaviour(common, taxonomy, fid), slug, periods)
             if common
             else None,
-            "excerpts": _excerpts(texts, tags, fid, order, used),
+            **quotes,
         }
     out["families"] = families
 
@@ -626,20 +781,25 @@ def facts(
     resp["timely_vs_market"] = _compare(resp["timely_lo"], resp["timely_hi"], mkt["timely_rate"])
     out["responses"] = resp
 
-    # 5.1 unusual months.
+    # 5.1 unusual months: "the latest" is the one every page names (claims.latest_first).
     sp = tables["spikes"]
-    sp = sp[sp["lender_slug"].astype("string") == slug].sort_values(
-        ["month", "score", "behaviour"], ascending=[False, False, True]
+    sp = claims.latest_first(
+        sp[(sp["lender_slug"].astype("string") == slug).fillna(False).to_numpy(dtype=bool)]
     )
-    out["spikes"] = {"count": len(sp), "latest": None}
+    out["spikes"] = {
+        "count": len(sp),
+        "months": int(sp["month"].nunique()) if len(sp) else 0,
+        "latest": None,
+    }
     if len(sp):
         r = sp.iloc[0]
         key = {"lender_slug": slug, "behaviour": r["behaviour"], "month": _native(r["month"])}
+        wanted = ["month", "complaints", "baseline", "near_taxonomy_change"]
         out["spikes"]["latest"] = {
             "behaviour": str(r["behaviour"]),
-            **cells.record(
-                "spikes", key, r, ["month", "complaints", "baseline", "near_taxonomy_change"]
-            ),
+            "baseline": None,
+            "near_taxonomy_change": False,
+            **cells.record("spikes", key, r, [c for c in wanted if c in sp.columns]),
         }
 
     # 8 the strongest findings, strongest first.
@@ -650,7 +810,10 @@ def facts(
             key=lambda f: -families[f]["excess"],
         )
     ]
-    others = [a for a in out["above"] if a["family"] not in SEED_FAMILIES]
+    # A behaviour above peers is a finding unless its family already is one: a seed
+    # behaviour whose family as a whole is not above peers still counts.
+    flagged = {f for f in SEED_FAMILIES if families[f]["excess"] is not None}
+    others = [a for a in out["above"] if a["family"] not in flagged]
     findings += [{"kind": "behaviour", **a} for a in others[:SUMMARY_BEHAVIOURS]]
     for what in ("relief", "timely"):  # clearly better or worse than the market
         if resp[f"{what}_vs_market"] in ("above", "below"):
@@ -698,10 +861,10 @@ class Helpers:
         self.slug = quote(slug, safe="")
 
     def num(self, n) -> Markup:
-        return Markup(self.na() if n is None else f"{int(n):,}")
+        return Markup(fmt.count(n))
 
     def pct(self, x, digits: int = 1) -> Markup:
-        return Markup(self.na() if x is None else f"{100 * float(x):.{digits}f}%")
+        return Markup(fmt.pct(x, digits))
 
     def interval(self, lo, hi) -> Markup:
         return Markup(f"{self.pct(lo)}–{self.pct(hi)}")
