@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help site real test lint format eval bench demo clean
+.PHONY: help site real test lint format eval bench bench-spikes demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ demo: $(STAMP) ## Regenerate the synthetic demo data
 
 bench: $(STAMP) ## Benchmarks at scale; writes docs/benchmarks.md (not part of make test)
 	$(PY) benchmarks/run.py
+
+bench-spikes: $(STAMP) ## Only the spike rule's false alarms and power (its docs/benchmarks.md section)
+	$(PY) benchmarks/spikes.py
 
 clean: ## Remove build output and caches
 	rm -rf site out .cache .pytest_cache

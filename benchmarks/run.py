@@ -1119,6 +1119,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(markdown(results), encoding="utf-8")
+    if not args.smoke:  # the spike rule's false alarms and power: its own section
+        import spikes
+
+        spikes.main(["--doc", str(doc)])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(summary(results))

@@ -19,6 +19,7 @@ Conventions shared by every table:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .classify import normalise_label
 from .errors import UserError
@@ -35,7 +35,6 @@ from .text import to_simplified_series
 
 MARKET = "All lenders"
 Z95 = 1.96  # two-sided 95% normal quantile, as usually published
-MAD_SCALE = 1.4826  # makes the MAD estimate the standard deviation of normal data
 
 # CFPB "Company response to consumer" values (compared case-insensitively) → outcome column.
 # "Closed with relief" / "Closed without relief" are the 2011–2012 wording; plain "Closed"
@@ -107,13 +106,6 @@ def provisional(last_day, as_of: pd.Timestamp, days: int) -> np.ndarray:
     window_start = as_of.normalize() - pd.Timedelta(days=max(int(days) - 1, 0))
     last = np.asarray(last_day, dtype="datetime64[D]")
     return last >= np.datetime64(window_start.date(), "D")
-
-
-def median_mad(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise median and median absolute deviation of a 2-D array of windows."""
-    med = np.median(windows, axis=1)
-    mad = np.median(np.abs(windows - med[:, None]), axis=1)
-    return med, mad
 
 
 # ── months ─────────────────────────────────────────────────────────────────────────────
@@ -442,50 +434,237 @@ def _yoy(fr: Frame, yearly: pd.DataFrame, as_of, days) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _spikes(fr: Frame, monthly: pd.DataFrame, spikes: dict, as_of, days, changes) -> pd.DataFrame:
-    """Months whose count stands far above the series' own recent past.
+def _log_betainc(a, b, x: float) -> np.ndarray:
+    """log of the regularised incomplete beta function I_x(a, b), elementwise.
 
-    For each zero-filled lender × behaviour (and market × behaviour) series: baseline = the
-    median of the previous ``baseline_months`` months, spread = 1.4826 × their median
-    absolute deviation, floored at 1 complaint (a flat series has MAD 0, and one extra
-    complaint must not be a spike). score = (count − baseline) / spread. A month is a spike
-    when count ≥ ``min_count`` and score ≥ ``threshold``. Months with less than a full
-    baseline of history are not scored. Median and MAD, unlike mean and standard deviation,
-    are not dragged up by an earlier spike in the window.
+    ``a``, ``b``: positive arrays; ``x``: one number in (0, 1). Lentz's continued fraction
+    (as in Numerical Recipes' ``betacf``), evaluated directly where it converges fast, which
+    is the upper tail of a count above its expectation, so that tiny p-values keep their
+    precision (the complement 1 − I would round them to 0). numpy has no incomplete beta,
+    and this is the only place the project needs one.
+    """
+    a = np.asarray(a, dtype="float64")
+    b = np.asarray(b, dtype="float64")
+    if a.size == 0:
+        return a.copy()
+    lgamma = np.frompyfunc(math.lgamma, 1, 1)
+    log_front = (
+        lgamma(a + b).astype("float64")
+        - lgamma(a).astype("float64")
+        - lgamma(b).astype("float64")
+        + a * math.log(x)
+        + b * math.log1p(-x)
+    )
+    direct = x < (a + 1) / (a + b + 2)
+    # Elsewhere the fraction converges slowly: use I_x(a, b) = 1 − I_{1−x}(b, a).
+    aa, bb = np.where(direct, a, b), np.where(direct, b, a)
+    xx = np.where(direct, x, 1 - x)
+    tiny = 1e-300
+    qab, qap, qam = aa + bb, aa + 1, aa - 1
+    c = np.ones_like(aa)
+    d = 1 - qab * xx / qap
+    d = 1 / np.where(np.abs(d) < tiny, tiny, d)
+    h = d.copy()
+    for k in range(1, 1000):
+        m2 = 2 * k
+        for num in (
+            k * (bb - k) * xx / ((qam + m2) * (aa + m2)),
+            -(aa + k) * (qab + k) * xx / ((aa + m2) * (qap + m2)),
+        ):
+            d = 1 + num * d
+            d = 1 / np.where(np.abs(d) < tiny, tiny, d)
+            c = 1 + num / c
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            h = h * d * c
+        if np.all(np.abs(d * c - 1) < 1e-14):
+            break
+    log_i = log_front + np.log(h) - np.log(aa)
+    return np.where(direct, log_i, np.log1p(-np.exp(np.minimum(log_i, -1e-300))))
+
+
+def jump_log_pvalue(count, window_sum, months: int, dispersion=1.0) -> np.ndarray:
+    """log of the one-sided p-value of ``count`` against the ``months`` months before it.
+
+    The exact conditional test of two Poisson rates: if the month and each of the baseline
+    months share one rate, then given their total n = count + window_sum the month's count
+    is Binomial(n, 1 / (months + 1)), and the p-value is P(Binomial ≥ count) =
+    I_{1/(months+1)}(count, window_sum + 1). It needs no estimate of the rate, so it stays
+    exact for the small counts most series have, a baseline of zeros included, and it
+    allows for the noise of the baseline itself (a Poisson tail against the baseline mean
+    would treat that mean as known). ``dispersion`` (variance / mean of the baseline, at
+    least 1) divides both counts first, the quasi-Poisson way: a series twice as noisy as
+    Poisson counts as half as many complaints.
+    """
+    phi = np.asarray(dispersion, dtype="float64")
+    count, window_sum, phi = np.broadcast_arrays(
+        np.asarray(count, dtype="float64"), np.asarray(window_sum, dtype="float64"), phi
+    )
+    out = np.zeros(count.shape)
+    pos = count > 0  # P(count ≥ 0) = 1
+    out[pos] = _log_betainc(count[pos] / phi[pos], window_sum[pos] / phi[pos] + 1, 1 / (months + 1))
+    return out
+
+
+def bh_adjust(p, groups, tests) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), separately within each group.
+
+    ``p`` holds the p-values of some of each group's tests (the others, which could not
+    be significant, count as p = 1 and rank after these); ``tests`` is each row's group
+    size, the number of tests in its group. q_i = min over p_j ≥ p_i of p_j · tests /
+    rank_j, capped at 1. A row is a discovery at false discovery rate α when q ≤ α.
+    """
+    p = np.asarray(p, dtype="float64")
+    groups = np.asarray(groups, dtype="int64")
+    tests = np.asarray(tests, dtype="float64")
+    if len(p) == 0:
+        return p.copy()
+    order = np.lexsort((p, groups))
+    g = groups[order]
+    new = np.r_[True, g[1:] != g[:-1]]
+    rank = np.arange(len(g)) - np.maximum.accumulate(np.where(new, np.arange(len(g)), 0)) + 1
+    raw = p[order] * tests[order] / rank
+    # Cumulative minimum from each group's end: reverse, accumulate, reverse.
+    adj = pd.Series(raw[::-1]).groupby(g[::-1]).cummin().to_numpy()[::-1]
+    q = np.empty_like(p)
+    q[order] = np.minimum(adj, 1.0)
+    return q
+
+
+def covered_windows(m, full, months: int) -> np.ndarray:
+    """True where month ``m`` and each of the ``months`` months before it are in ``full``
+    (sorted month indexes; None: every month is)."""
+    m = np.asarray(m, dtype="int64")
+    if full is None or len(m) == 0:
+        return np.ones(len(m), dtype=bool)
+    lo = int(m.min()) - months
+    span = np.arange(lo, int(m.max()) + 1)
+    bad = np.r_[0, np.cumsum(~np.isin(span, np.asarray(full, dtype="int64")))]
+    # Uncovered months in [m − months, m].
+    return bad[m - lo + 1] - bad[m - months - lo] == 0
+
+
+# Baseline means are grouped in these bins to pool their dispersion; a series' own variance
+# caps at DISPERSION_CAP × its mean in the pool, so that one earlier spike cannot set it.
+DISPERSION_BINS = np.array([0.5, 1, 2, 4, 8, 16, 32, 64, 128])
+DISPERSION_CAP = 4.0
+
+
+def _dispersion(mean, var) -> np.ndarray:
+    """Each baseline's dispersion (variance / mean, at least 1) for the test.
+
+    Twelve months say little about how noisy one small series is, and nothing when they
+    are all zero: a series that is usually 0 but now and then has a burst looks steady
+    until the burst. So the dispersion is pooled over every baseline of similar size
+    (:data:`DISPERSION_BINS`): Σ variance / Σ mean within the bin. A series noisier than
+    its pool keeps its own, larger value.
+    """
+    mean, var = np.asarray(mean, dtype="float64"), np.asarray(var, dtype="float64")
+    if len(mean) == 0:
+        return mean.copy()
+    bins = np.searchsorted(DISPERSION_BINS, mean, side="right")
+    n_bins = len(DISPERSION_BINS) + 1
+    num = np.bincount(bins, np.minimum(var, DISPERSION_CAP * mean), minlength=n_bins)
+    den = np.bincount(bins, mean, minlength=n_bins)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = np.where(den > 0, num / den, 1.0)
+        own = np.where(mean > 0, var / mean, 1.0)
+    return np.maximum(np.maximum(pooled[bins], own), 1.0)
+
+
+def spike_test(lender, b, m, x, full, spikes: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """The spike rule of :func:`_spikes` on coded series; the benchmark calls it directly.
+
+    ``lender``, ``b``, ``m``, ``x``: lender, behaviour, month and count of zero-filled series,
+    sorted by (l, b, m), with no holes. ``full``: sorted fully covered month indexes, or
+    None for every month. Returns the candidates (``row``: position in the inputs,
+    ``baseline``, ``dispersion``, ``log_p``, ``q_value``, ``spike``) and the positions of
+    every series-month tested.
     """
     w = int(spikes["baseline_months"])
-    # Series are runs of rows (sorted by l, b, m). Those that never reach min_count cannot
-    # spike: skip them (most of the real data).
-    starts = np.flatnonzero(_run_starts(monthly["l"], monthly["b"]))
-    x_all = monthly["complaints"].to_numpy(dtype="int64")
-    peak = np.maximum.reduceat(x_all, starts) if len(starts) else x_all
-    peak = np.repeat(peak, np.diff(np.r_[starts, len(x_all)]))
-    sub = monthly[peak >= spikes["min_count"]].reset_index(drop=True)
-    empty = {c: [] for c in ("l", "b", "m", "complaints", "baseline", "spread", "score")}
-    found = pd.DataFrame(empty)
-    if len(sub) > w:
-        # Position within its series = months of history (the grid has no holes).
-        new = _run_starts(sub["l"], sub["b"])
-        start = np.maximum.accumulate(np.where(new, np.arange(len(sub)), 0))
-        pos = np.arange(len(sub)) - start
-        scored = np.nonzero(pos >= w)[0]
-        x = sub["complaints"].to_numpy(dtype="float64")
-        windows = sliding_window_view(x, w)[scored - w]  # the w months before each row
-        med, mad = median_mad(windows)
-        spread = np.maximum(MAD_SCALE * mad, 1.0)
-        score = (x[scored] - med) / spread
-        hit = (x[scored] >= spikes["min_count"]) & (score >= spikes["threshold"])
-        rows = scored[hit]
-        found = sub.iloc[rows][["l", "b", "m", "complaints"]].assign(
-            baseline=med[hit], spread=spread[hit], score=score[hit]
-        )
-    m = found["m"].to_numpy(dtype="int64")
-    out = {**fr.lender_columns(found["l"]), **fr.behaviour_columns(found["b"])}
+    min_count = int(spikes["min_count"])
+    lender, b = np.asarray(lender, dtype="int64"), np.asarray(b, dtype="int64")
+    m, x = np.asarray(m, dtype="int64"), np.asarray(x, dtype="int64")
+    # Position within its series = months of history (the grid has no holes).
+    idx = np.arange(len(x))
+    start = np.maximum.accumulate(np.where(_run_starts(lender, b), idx, 0))
+    i = idx[idx - start >= w]
+    i = i[covered_windows(m[i], full, w)]
+    csum, csum2 = np.r_[0, np.cumsum(x)], np.r_[0, np.cumsum(x * x)]
+    s = csum[i] - csum[i - w]  # sum of the w months before each row
+    # The test is conditional on n = count + window sum. When n < min_count the month
+    # cannot reach min_count: it is no test, and does not count as one in the correction.
+    keep = s + x[i] >= min_count
+    tested, s = i[keep], s[keep]
+    xi = x[tested]
+    mean = s / w
+    var = (csum2[tested] - csum2[tested - w] - s * mean) / (w - 1)
+    phi = _dispersion(mean, var)
+    cand = (xi >= min_count) & (xi * w >= float(spikes["min_ratio"]) * s)
+    i, s, xi, mean, phi = tested[cand], s[cand], xi[cand], mean[cand], phi[cand]
+    log_p = jump_log_pvalue(xi, s, w, phi)
+    # Benjamini–Hochberg over the series tested in the same month.
+    months, per_month = np.unique(m[tested], return_counts=True)
+    tests = per_month[np.searchsorted(months, m[i])] if len(i) else np.zeros(0)
+    q = bh_adjust(np.exp(log_p), m[i], tests)
+    found = pd.DataFrame(
+        {
+            "row": i,
+            "baseline": mean,
+            "dispersion": phi,
+            "log_p": log_p,
+            "q_value": q,
+            "spike": q <= float(spikes["false_discovery_rate"]),
+        }
+    )
+    return found, tested
+
+
+def _spikes(
+    fr: Frame, monthly: pd.DataFrame, spikes: dict, as_of, days, changes, full=None
+) -> pd.DataFrame:
+    """Months whose count stands far above the series' own recent past.
+
+    For each zero-filled lender × behaviour (and market × behaviour) series, each month is
+    compared with the ``baseline_months`` months before it, and only when that month and
+    all of its baseline months are fully covered by the data (``full``: sorted month
+    indexes; None: every month) and the series has that much history.
+
+    - baseline: the mean count of the baseline months; dispersion: their variance / mean,
+      at least 1 (Poisson); ratio: count / baseline.
+    - p_value: :func:`jump_log_pvalue`, the exact conditional Poisson test of the month
+      against its baseline, with the counts divided by the dispersion.
+    - q_value: Benjamini–Hochberg over every series-month tested in the same month (a
+      month is tested when it and its baseline hold at least ``min_count`` complaints), so
+      that among the spikes of a month at most a ``false_discovery_rate`` share are
+      expected to be chance, however many series there are.
+    - spike: count ≥ ``min_count``, count ≥ ``min_ratio`` × baseline, and
+      q_value ≤ ``false_discovery_rate``. A behaviour that appears after a baseline of
+      zeros has no ratio and is a spike when it reaches min_count and passes the test.
+    - score: −log10(p_value), for sorting (6: a one-in-a-million month under the baseline).
+
+    An earlier spike inside the window raises the baseline and its dispersion: a second
+    jump right after a first one must be larger to count.
+    """
+    w = int(spikes["baseline_months"])
+    cand, _ = spike_test(
+        monthly["l"], monthly["b"], monthly["m"], monthly["complaints"], full, spikes
+    )
+    hit = cand[cand["spike"].to_numpy(dtype=bool)]
+    rows = hit["row"].to_numpy(dtype="int64")
+    lender = monthly["l"].to_numpy(dtype="int64")[rows]
+    m = monthly["m"].to_numpy(dtype="int64")[rows]
+    count = monthly["complaints"].to_numpy(dtype="int64")[rows]
+    baseline = hit["baseline"].to_numpy(dtype="float64")
+    log_p = hit["log_p"].to_numpy(dtype="float64")
+    out = {**fr.lender_columns(lender), **fr.behaviour_columns(monthly["b"].to_numpy()[rows])}
     out["month"] = month_start(m)
-    out["complaints"] = found["complaints"].to_numpy(dtype="int64")
-    out["baseline"] = found["baseline"].to_numpy(dtype="float64")
-    out["spread"] = found["spread"].to_numpy(dtype="float64")
-    out["score"] = found["score"].to_numpy(dtype="float64")
+    out["complaints"] = count
+    out["baseline"] = np.round(baseline, 2)
+    out["ratio"] = ratio(count, baseline)
+    out["dispersion"] = np.round(hit["dispersion"].to_numpy(dtype="float64"), 2)
+    out["p_value"] = np.exp(log_p)
+    out["q_value"] = hit["q_value"].to_numpy(dtype="float64")
+    out["score"] = np.round(-log_p / math.log(10), 2)
     # A label revision inside the baseline window or in the month itself can make a jump
     # that is not a change in behaviour.
     near = np.zeros(len(m), dtype=bool)
@@ -1031,6 +1210,7 @@ def build_tables(
     taxonomy: dict,
     site: dict,
     as_of: pd.Timestamp,
+    coverage: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Classified complaints (+ long tags table) → every named table the site shows.
 
@@ -1044,7 +1224,11 @@ def build_tables(
     and ``harm`` patterns.
 
     ``site`` supplies ``min_lender_complaints``, ``provisional_days`` and ``spikes``;
-    ``as_of`` is the date the data runs to (periods near it are provisional). Raises
+    ``as_of`` is the date the data runs to (periods near it are provisional).
+    ``coverage`` (columns ``month``, the first of the month, and ``status``: "covered",
+    "partial" or "none") says which months the inputs cover; a spike needs its month and
+    its whole baseline "covered". Without it, every month from the first complaint to the
+    last counts as covered. Raises
     ValueError when a sanity check fails (a share outside [0, 1], counts that do not
     reconcile, a behaviour the taxonomy does not know).
     """
@@ -1055,6 +1239,10 @@ def build_tables(
     fr = Frame(table, tags, taxonomy)
     narratives = _Narratives(fr, table)
     changes = taxonomy_changes(taxonomy)
+    full = None
+    if coverage is not None:
+        status = coverage["status"].astype("string").to_numpy(dtype=object, na_value="")
+        full = np.unique(month_index(coverage["month"])[status == "covered"])
 
     lender_m = _lender_monthly(fr, min_n)
     market_m = _market_monthly(fr)
@@ -1084,7 +1272,7 @@ def build_tables(
         "coverage": _coverage(fr, as_of, days),
         "spikes": pd.concat(
             [
-                _spikes(fr, coded, site["spikes"], as_of, days, month_index(changes["date"]))
+                _spikes(fr, coded, site["spikes"], as_of, days, month_index(changes["date"]), full)
                 for coded in (lender_m, market_m)
             ],
             ignore_index=True,

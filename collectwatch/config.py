@@ -113,7 +113,12 @@ SITE_SCHEMA = {
     "min_lender_complaints": (int,),
     "top_lenders": (int,),
     "provisional_days": (int,),
-    "spikes": {"min_count": (int,), "baseline_months": (int,), "threshold": NUM},
+    "spikes": {
+        "min_count": (int,),
+        "baseline_months": (int,),
+        "min_ratio": NUM,
+        "false_discovery_rate": NUM,
+    },
     "case_studies?": {"lenders": [STR], "auto": (int,)},
     "files?": {"sources?": STR, "taxonomy?": STR, "lenders?": STR},
 }
@@ -201,6 +206,18 @@ def cross_check_taxonomy(tax: dict, where: str) -> None:
             )
 
 
+def check_spikes(spikes: dict, where: str) -> None:
+    """The spike settings must be in range (the statistics divide by baseline_months − 1)."""
+    for key, lo in (("min_count", 1), ("baseline_months", 2), ("min_ratio", 1)):
+        if spikes[key] < lo:
+            raise UserError(f"{where}: spikes.{key} must be at least {lo}, not {spikes[key]}")
+    if not 0 < spikes["false_discovery_rate"] < 1:
+        raise UserError(
+            f"{where}: spikes.false_discovery_rate must be between 0 and 1, "
+            f"not {spikes['false_discovery_rate']}"
+        )
+
+
 def load_taxonomy(path: Path = paths.TAXONOMY_YAML) -> dict:
     """Read data/taxonomy.yaml; its references must resolve and its rules must compile."""
     from .classify import compile_rules, label_table  # the rules' own checks
@@ -216,6 +233,7 @@ def load_config(config_file: Path | None = None) -> Config:
     """Load site settings (``config_file`` or data/site.yaml) and the files it points to."""
     site_path = Path(config_file) if config_file else paths.SITE_YAML
     site = read_yaml(site_path, SITE_SCHEMA)
+    check_spikes(site["spikes"], str(site_path))
     base = site_path.parent
     overrides = site.get("files", {})
     files = {"site": site_path}

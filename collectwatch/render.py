@@ -430,6 +430,7 @@ class Pages:
         )
 
     def methodology(self, evaluation, crosswalk) -> None:
+        bench = paths.DATA / "spike_benchmark.json"  # written by benchmarks/spikes.py
         self.render(
             "methodology/",
             "methodology.html",
@@ -438,6 +439,7 @@ class Pages:
             crosswalk=crosswalk,
             prose=self.prose("methodology"),
             min_support=MIN_SUPPORT,
+            spike_benchmark=json.loads(bench.read_text("utf-8")) if bench.exists() else None,
         )
 
     def data_page(self, published, quarantine) -> None:

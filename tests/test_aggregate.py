@@ -41,7 +41,12 @@ for _b in TAXONOMY["behaviours"].values():
 SITE = {
     "min_lender_complaints": 3,
     "provisional_days": 30,
-    "spikes": {"min_count": 5, "baseline_months": 12, "threshold": 3.5},
+    "spikes": {
+        "min_count": 5,
+        "baseline_months": 12,
+        "min_ratio": 1.5,
+        "false_discovery_rate": 0.05,
+    },
 }
 AS_OF = pd.Timestamp("2024-04-30")
 
@@ -633,8 +638,10 @@ def test_a_jump_after_a_flat_year_is_a_spike():
     spike = one(spikes, lender="Spiky")
     assert spike["month"] == pd.Timestamp("2020-01-01")
     assert spike["complaints"] == 20 and spike["baseline"] == 3
-    # MAD of the flat year is 0.5 → 0.74 scaled, floored at 1 complaint.
-    assert spike["spread"] == 1.0 and spike["score"] == 17.0
+    # The flat year is steadier than Poisson (variance < mean): dispersion 1. Given the
+    # 56 complaints of the 13 months, P(Binomial(56, 1/13) ≥ 20).
+    assert spike["dispersion"] == 1.0 and spike["ratio"] == pytest.approx(20 / 3)
+    assert spike["p_value"] == pytest.approx(2.6978572902e-09, rel=1e-9)
     assert not spike["near_taxonomy_change"] and not spike["provisional"]
     assert len(rows_of(spikes, lender=MARKET)) == 1  # the market is the same series here
 
