@@ -398,8 +398,9 @@ def _trend(
     complete, consecutive years against the earlier (``counts_yearly``); direction only
     when the Wilson intervals part.
 
-    Returns ``{"behaviour", "years": [complete years with complaints], "year": None, ...}``
-    when no such pair exists: ``reason`` is "short" (fewer than two complete years) or
+    ``latest`` is False when a later complete year exists whose year before is not
+    complete. Returns ``{"behaviour", "years": [complete years with complaints], "year":
+    None, ...}`` when no such pair exists: ``reason`` is "short" (fewer than two complete years) or
     "not_consecutive" (complete years, but none directly after another: a hole or a
     partial year lies between them).
     """
@@ -433,6 +434,8 @@ def _trend(
         **now,
         **{f"prev_{k}": v for k, v in before.items()},
         direction="up" if lo > phi else "down" if hi < plo else "similar",
+        # A later complete year exists but not the one before it: say why these two.
+        latest=year == years[-1],
     )
     return out
 
