@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 from ..progress import progress as progress_bar
 from .formats import Input, Layout, NotPlainCSV, batches, expand, layout_of, plain_csv
 from .lenders import resolve_lenders
-from .normalise import CANONICAL, QUARANTINE_COLUMNS, FileState, canonical_batch
+from .normalise import CANONICAL, QUARANTINE_COLUMNS, FileState, canonical_batch, file_activity
 
-CACHE_VERSION = "2"  # bump when the canonical rows an input yields change
+CACHE_VERSION = "3"  # bump when the canonical rows an input yields change
 BATCH_ROWS = 50_000
 
 ARROW_SCHEMA = pa.schema(
@@ -56,6 +56,9 @@ class IngestResult:
     inputs: list[dict]
     quarantine: pd.DataFrame
     folds: dict[str, list[str]]
+    # Records read per (input, date received), every product and bucket alike (rows whose
+    # date does not parse are left out): columns input (index into ``inputs``), date, rows.
+    activity: pd.DataFrame
 
 
 def read_inputs(
@@ -73,13 +76,14 @@ def read_inputs(
     """
     inputs = [inp for p in paths for inp in expand(p, cache_dir)]
     layouts = [layout_of(inp, sources) for inp in inputs]  # fail fast on every input
-    frames, reports, quarantines = [], [], []
+    frames, reports, quarantines, activities = [], [], [], []
     for i, (inp, layout) in enumerate(zip(inputs, layouts, strict=True)):
-        table, report, quarantine = _read_one(inp, layout, sources, cache_dir, progress)
+        table, report, quarantine, activity = _read_one(inp, layout, sources, cache_dir, progress)
         table["_input"] = i
         frames.append(table)
         reports.append(report)
         quarantines.append(quarantine)
+        activities.append(activity.assign(input=i))
 
     table = pd.concat(frames, ignore_index=True) if frames else _empty()
     dup = table.duplicated(["source", "complaint_id"], keep="first")
@@ -102,7 +106,35 @@ def read_inputs(
     quarantine = quarantine.astype(
         {"file": "string", "line": "int64", "reason": "string", "raw": "string"}
     )
-    return IngestResult(table[CANONICAL], reports, quarantine, folds)
+    activity = pd.concat(activities, ignore_index=True) if activities else _no_activity()
+    activity = activity.astype({"input": "int64", "date": "datetime64[s]", "rows": "int64"})
+    activity = activity[["input", "date", "rows"]].sort_values(["input", "date"])
+    return IngestResult(
+        table[CANONICAL], reports, quarantine, folds, activity.reset_index(drop=True)
+    )
+
+
+def _no_activity() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "input": pd.Series(dtype="int64"),
+            "date": pd.Series(dtype="datetime64[s]"),
+            "rows": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def _activity_to_json(activity: pd.DataFrame) -> list:
+    return [[d.date().isoformat(), int(n)] for d, n in zip(*activity.values.T, strict=True)]
+
+
+def _activity_from_json(pairs: list) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.Series([d for d, _ in pairs], dtype="datetime64[s]"),
+            "rows": pd.Series([n for _, n in pairs], dtype="int64"),
+        }
+    )
 
 
 def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):
@@ -155,20 +187,21 @@ def _read_one(inp, layout, sources, cache_dir, progress):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         table = _to_pandas(pq.read_table(parquet_path))
         quarantine = pd.DataFrame(meta.pop("quarantine"), columns=QUARANTINE_COLUMNS)
+        activity = _activity_from_json(meta.pop("activity"))
         meta.update(path=inp.path, cache="hit")
     else:
-        table, meta, quarantine = _parse(inp, layout, sources, parquet_path, progress)
+        table, meta, quarantine, activity = _parse(inp, layout, sources, parquet_path, progress)
         if meta_path:
-            tmp = meta_path.with_suffix(".json.tmp")
-            tmp.write_text(
-                json.dumps(
-                    {**meta, "quarantine": quarantine.to_dict("records")}, ensure_ascii=False
-                ),
-                encoding="utf-8",
-            )
+            tmp = meta_path.with_suffix(f".json.{os.getpid()}.tmp")  # one per process
+            saved = {
+                **meta,
+                "quarantine": quarantine.to_dict("records"),
+                "activity": _activity_to_json(activity),
+            }
+            tmp.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, meta_path)
         meta["cache"] = "miss" if cache_dir else "off"
-    return table, meta, quarantine
+    return table, meta, quarantine, activity
 
 
 def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None, progress: bool):
@@ -180,18 +213,25 @@ def _parse(inp: Input, layout: Layout, sources: dict, parquet_path: Path | None,
             inp, layout, sources, parquet_path, progress, exact=True
         )
         reader = "python"
+    activity, date_format = file_activity(state, layout, sources)
+    scope = {p.lower() for p in sources["scope"]["products"]} if layout.source == "cfpb" else set()
     meta = {
         "path": inp.path,
         "sha256": inp.sha256,
         "source": layout.source,
         "format": layout.kind if inp.container == "file" else f"{layout.kind} in zip",
         "encoding": layout.encoding,
-        "date_format": state.date_format,
+        # The in-scope rows' format; for a file without any, the one its dates were read with.
+        "date_format": state.date_format or date_format,
         "preamble_lines": layout.preamble_lines,
         "reader": reader,
         **counts,
+        "products": len(state.products),
+        "in_scope_products": sum(p.lower() in scope for p in state.products),
+        "date_min": activity["date"].min().date().isoformat() if len(activity) else None,
+        "date_max": activity["date"].max().date().isoformat() if len(activity) else None,
     }
-    return table, meta, quarantine
+    return table, meta, quarantine, activity
 
 
 def _stream(inp, layout, sources, parquet_path, progress, *, exact=False):

@@ -5,8 +5,10 @@ Vectorised over each batch with pandas; the only per-row Python is padding short
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,10 +51,13 @@ LATEST = pd.Timestamp("2100-01-01")
 
 @dataclass
 class FileState:
-    """What one file's batches share: its date format and synthetic-id counters."""
+    """What one file's batches share: its date format and synthetic-id counters, and the
+    tallies over every record of any product (date cells as written, product values)."""
 
     date_format: str | None = None
     id_counts: dict[int, int] = field(default_factory=dict)
+    date_cells: Counter = field(default_factory=Counter)  # trimmed date cell → records
+    products: set[str] = field(default_factory=set)  # trimmed, non-missing product values
 
 
 def choose_date_format(values: pd.Series, formats: list[str]) -> str:
@@ -102,6 +107,84 @@ def _arrow_scope(batch: Batch, layout: Layout, sources: dict) -> pa.Array | None
     return pc.is_in(product, pa.array(wanted + missing))
 
 
+def _tally(
+    batch: Batch,
+    layout: Layout,
+    data: pd.DataFrame,
+    keep: pa.Array | None,
+    missing_values: set[str],
+    state: FileState,
+) -> None:
+    """Count every record's date cell and product, whatever its product, into ``state``.
+
+    ``data`` holds every record unless the Arrow batch was cut to scope (``keep``); then
+    the counts come from the uncut Arrow columns: value_counts per batch, and Python only
+    over the distinct values, so the cells are cleaned exactly as ``data``'s are.
+    """
+    for canon in ("date_received", "product"):
+        positions = [p for p, c in layout.columns.items() if c == canon]
+        if not positions:
+            continue
+        if keep is None or len(positions) > 1:
+            if keep is None:
+                col = data[canon]
+            else:  # several columns feed one (rare): clean and coalesce as for ``data``
+                full = batch.table.select(positions).to_pandas(
+                    types_mapper={pa.string(): pd.StringDtype()}.get
+                )
+                col = None
+                for name in full.columns:
+                    c = full[name].astype("string").str.strip()
+                    c = c.mask(c.isin(missing_values) | c.isna())
+                    col = c if col is None else col.fillna(c)
+            counts = col.value_counts()
+            pairs = zip(counts.index.tolist(), counts.tolist(), strict=True)
+        else:
+            vc = pc.value_counts(batch.table.column(positions[0]))
+            raw = zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)
+            pairs = (
+                (v.strip(), n) for v, n in raw if v is not None and v.strip() not in missing_values
+            )
+        if canon == "date_received":
+            for value, n in pairs:
+                state.date_cells[value] += int(n)
+        else:
+            state.products.update(value for value, _ in pairs)
+
+
+def file_activity(
+    state: FileState, layout: Layout, sources: dict
+) -> tuple[pd.DataFrame, str | None]:
+    """Records per date received over the whole file, any product: (frame of date, rows;
+    the date format used).
+
+    The format is the one the file's in-scope rows were read with; a file without any
+    in-scope row gets one chosen the same way from all its dates. Dates that do not parse,
+    or that no complaint can have (as rejected in canonical_batch), are not counted.
+    """
+    spec = sources["cfpb"] if layout.source == "cfpb" else sources["sources"][layout.source]
+    empty = pd.DataFrame(
+        {"date": pd.Series(dtype="datetime64[s]"), "rows": pd.Series(dtype="int64")}
+    )
+    if not state.date_cells:
+        return empty, state.date_format or spec.get("date_format")
+    cells = pd.Series(list(state.date_cells), dtype="string")
+    counts = np.fromiter(state.date_cells.values(), dtype=np.int64, count=len(cells))
+    fmt = state.date_format or spec.get("date_format")
+    if fmt is None:
+        order = np.argsort(-counts, kind="stable")[:5000]  # the most common dates decide
+        fmt = choose_date_format(cells.iloc[order].reset_index(drop=True), spec["date_formats"])
+    dates = pd.to_datetime(date_part(cells), format=fmt, errors="coerce")
+    ok = (dates.notna() & (dates >= EARLIEST) & (dates < LATEST)).to_numpy()
+    if not ok.any():
+        return empty, fmt
+    frame = pd.DataFrame({"date": dates[ok].to_numpy(), "rows": counts[ok]})
+    frame = frame.groupby("date", as_index=False)["rows"].sum().sort_values("date")
+    frame["date"] = frame["date"].astype("datetime64[s]")
+    frame["rows"] = frame["rows"].astype("int64")
+    return frame.reset_index(drop=True), fmt
+
+
 def _raw_preview(frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
     rows = frame[mask].astype("string").fillna("")
     joined = rows.apply(lambda r: ",".join(r), axis=1) if len(rows) else pd.Series(dtype="string")
@@ -133,6 +216,7 @@ def canonical_batch(
         col = frame[pos].astype("string").str.strip()
         col = col.mask(col.isin(missing_values) | col.isna())
         data[canon] = data[canon].fillna(col) if canon in data else col
+    _tally(batch, layout, data, keep, missing_values, state)
 
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
     out = pd.Series(False, index=frame.index)
