@@ -387,3 +387,76 @@ def test_real_case_studies_call_no_partial_year_complete(real_samples, config, l
         if not complete:
             phrase = "the last complete year" if lang == "en" else "最近一个完整年份"
             assert phrase not in text
+
+
+# ── lists and "the latest spike" ────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "counts, kind, shown",
+    [
+        ([5, 3, 3, 1], "leader", [5, 3, 3]),
+        ([5, 3, 3, 3], "leader", [5]),  # naming two of three equal entries would pick at random
+        ([4, 4, 1], "tie", [4, 4]),
+        ([2, 2, 2, 2], "tie", []),  # too many to list: the sentence gives their number
+        ([0, 0], "zero", []),
+        ([], "none", []),
+    ],
+)
+def test_a_ranked_list_names_a_leader_only_when_there_is_one(counts, kind, shown):
+    entries = [{"name": f"e{i}", "complaints": n} for i, n in enumerate(counts)]
+    got = casestudy._ranking(entries, "complaints", "name", limit=3)
+    assert got["kind"] == kind
+    assert [e["complaints"] for e in got["shown"]] == shown
+    assert got["rest"] == len(counts) - len(shown)
+
+
+def _spike(slug, name, behaviour, month, complaints, score):
+    return {
+        "lender": name,
+        "lender_slug": slug,
+        "behaviour": behaviour,
+        "family": "harassing_contact",
+        "month": pd.Timestamp(month),
+        "complaints": complaints,
+        "baseline": 2.0,
+        "score": score,
+        "near_taxonomy_change": False,
+        "provisional": False,
+    }
+
+
+@pytest.mark.parametrize("with_score", [True, False])
+def test_the_latest_spike_is_the_one_every_page_names(holed, config, with_score):
+    slug = _slug(holed, "Acme Recovery LLC")
+    name = "Acme Recovery LLC"
+    spikes = pd.DataFrame(
+        [
+            _spike(slug, name, "repeated_contact", "2020-05-01", 40, 12.0),
+            _spike(slug, name, "harassment_other", "2020-09-01", 30, 5.0),
+            _spike(slug, name, "contact_after_stop", "2020-09-01", 20, 9.0),
+        ]
+    )
+    if not with_score:  # the spike method may drop its score; the order still holds
+        spikes = spikes.drop(columns=["score"])
+    tables = {**holed["tables"], "spikes": spikes}
+    f = casestudy.facts(slug, tables, holed["table"], holed["tags"], config.taxonomy, config.site)
+    first = claims.latest_first(spikes).iloc[0]
+    latest = f["spikes"]["latest"]
+    assert (latest["behaviour"], latest["month"]) == (
+        first["behaviour"],
+        first["month"].date().isoformat(),
+    )
+    assert latest["behaviour"] == ("contact_after_stop" if with_score else "harassment_other")
+    data = {**holed, "tables": tables}
+    for lang in LANGS:
+        text = _text(_render(data, slug, lang, config))
+        label = config.taxonomy["behaviours"][latest["behaviour"]]["name"][lang]
+        if lang == "en":
+            # Three spikes in two months: the page counts months.
+            assert "flags 2 months" in text
+            n = latest["complaints"]
+            assert f"the latest was September 2020, with {n} complaints of {label.lower()}" in text
+        else:
+            assert "有2个月远高于" in text
+            assert f"最近一次是2020年9月，“{label}”" in text
