@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import UserError
-from .text import to_simplified_series
+from .text import published, to_simplified_series
 
 TAG_COLUMNS = ["source", "complaint_id", "behaviour", "family", "rule", "kind", "span"]
 LABEL_RULE = "label"
@@ -186,9 +186,8 @@ def _texts(df: pd.DataFrame, lang: str) -> tuple[np.ndarray, pa.Array]:
     if "narrative" not in df or "language" not in df:
         return np.array([], dtype=np.int64), pa.array([], pa.string())
     narrative = df["narrative"].astype("str")
-    mask = (df["language"].astype("str") == lang).fillna(False) & narrative.notna()
-    mask &= narrative.str.len().fillna(0).gt(0)
-    pos = np.flatnonzero(mask.to_numpy(dtype=bool))
+    mask = (df["language"].astype("str") == lang).fillna(False).to_numpy(dtype=bool)
+    pos = np.flatnonzero(mask & published(df["narrative"]))
     texts = narrative.iloc[pos]
     if lang == "zh":
         # Complaints come in both scripts (the seed article is Traditional); rules are

@@ -20,6 +20,7 @@ from .classify import classify
 from .config import load_config
 from .errors import UserError
 from .ingest import read_inputs
+from .text import published
 
 MIN_SUPPORT = 10  # below this many labelled complaints a precision or recall says little
 PRECISION_GOAL = 0.8
@@ -77,7 +78,7 @@ def evaluate(df: pd.DataFrame, taxonomy: dict, tags: pd.DataFrame | None = None)
         _, tags = classify(df, taxonomy)
     tags = tags.assign(row=tags["source"] + "\x1f" + tags["complaint_id"])
     labelled = set(tags.loc[tags["kind"] == "label", "row"])
-    has_text = df["narrative"].astype("str").str.strip().str.len().fillna(0).gt(0)
+    has_text = published(df["narrative"])
     with_text = set((df["source"] + "\x1f" + df["complaint_id"])[has_text])
     scored = labelled & with_text
     tags = tags[tags["row"].isin(scored)]

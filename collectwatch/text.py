@@ -1,8 +1,16 @@
-"""Shared text helpers: Traditional → Simplified Chinese."""
+"""Shared text helpers: what counts as a published narrative; Traditional → Simplified."""
 
 from functools import cache
 
+import numpy as np
 import pandas as pd
+
+
+def published(narratives: pd.Series) -> np.ndarray:
+    """Which narratives are published text: present and not only white space. Every count
+    of narratives, every text rule and every excerpt uses this one test."""
+    text = narratives.astype("string")
+    return (text.notna() & (text.str.strip().str.len() > 0)).fillna(False).to_numpy(dtype=bool)
 
 
 @cache
