@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import claims
 from .classify import normalise_label
 from .errors import UserError
-from .text import to_simplified_series
+from .text import published, to_simplified_series
 
 MARKET = "All lenders"
 Z95 = 1.96  # two-sided 95% normal quantile, as usually published
@@ -160,6 +161,27 @@ def _fill(grid: pd.DataFrame, counts: pd.Series, column: str) -> pd.DataFrame:
     return joined
 
 
+def coverage_of(m, periods: pd.DataFrame) -> pd.Categorical:
+    """Month indexes → their coverage status ("covered", "partial", "none") from the
+    date_coverage table; a month outside it is "none"."""
+    known = claims.month_of(pd.to_datetime(periods["month"]).to_numpy())
+    status = pd.Series(periods["status"].astype(str).to_numpy(), index=known)
+    got = status.reindex(np.asarray(m, dtype="int64")).fillna("none").to_numpy()
+    return pd.Categorical(got, categories=list(claims.STATUSES))
+
+
+def complete(key, period: str, periods: pd.DataFrame) -> np.ndarray:
+    """Quarter indexes (``period="q"``) or years (``"y"``) → whether every month of each is
+    covered in the date_coverage table ``periods``."""
+    full = claims.Periods.from_table(periods)
+    key = np.asarray(key, dtype="int64")
+    unique = np.unique(key)
+    first = unique * 3 if period == "q" else (unique - 1970) * 12
+    span = 2 if period == "q" else 11
+    ok = [full.full(int(a), int(a) + span) for a in first]
+    return np.isin(key, unique[np.asarray(ok, dtype=bool)])
+
+
 # ── inputs ─────────────────────────────────────────────────────────────────────────────
 
 
@@ -206,8 +228,7 @@ class Frame:
             "each lender needs exactly one lender_slug, and no two lenders the same one",
         )
 
-        narrative = table["narrative"].astype("string")
-        text = (narrative.notna() & (narrative.str.strip().str.len() > 0)).to_numpy(dtype=bool)
+        text = published(table["narrative"])
         self.rows = pd.DataFrame(
             {
                 "l": self.l,
@@ -317,7 +338,7 @@ def _sparse(coded: pd.DataFrame) -> pd.DataFrame:
     return coded[coded["complaints"] > 0]
 
 
-def _lender_totals(fr: Frame, lender_m: pd.DataFrame, as_of, days) -> pd.DataFrame:
+def _lender_totals(fr: Frame, lender_m: pd.DataFrame, as_of, days, cov) -> pd.DataFrame:
     """Each peer-group lender's complaints per month, every month of its span (0 included):
     the denominator of counts_monthly, and the line a lender's trend chart draws."""
     coded = lender_m.drop_duplicates(["l", "m"]).sort_values(["l", "m"], ignore_index=True)
@@ -327,6 +348,7 @@ def _lender_totals(fr: Frame, lender_m: pd.DataFrame, as_of, days) -> pd.DataFra
             "month": month_start(coded["m"]),
             "complaints": coded["all_complaints"].to_numpy(dtype="int64"),
             "provisional": provisional(month_last_day(coded["m"]), as_of, days),
+            "coverage": coverage_of(coded["m"], cov),
         }
     )
 
@@ -341,7 +363,7 @@ def _market_monthly(fr: Frame) -> pd.DataFrame:
     return grid
 
 
-def _family_monthly(fr: Frame, as_of, days) -> pd.DataFrame:
+def _family_monthly(fr: Frame, as_of, days, cov) -> pd.DataFrame:
     keys = pd.DataFrame({"f": np.arange(len(fr.families), dtype="int64")})
     grid = month_grid(keys, np.full(len(keys), fr.m0), fr.m1)
     grid = _fill(grid, fr.fpairs.groupby(["f", "m"]).size(), "complaints")
@@ -354,6 +376,25 @@ def _family_monthly(fr: Frame, as_of, days) -> pd.DataFrame:
             "all_complaints": grid["all_complaints"],
             "share": ratio(grid["complaints"], grid["all_complaints"]),
             "provisional": provisional(month_last_day(grid["m"]), as_of, days),
+            "coverage": coverage_of(grid["m"], cov),
+        }
+    )
+
+
+def _lender_family_monthly(fr: Frame, min_n: int, as_of, days, cov) -> pd.DataFrame:
+    """Peer-group lenders' complaints per family and month, a complaint counted once per
+    family (months with none are left out): what a company's trend chart draws."""
+    totals = np.bincount(fr.l, minlength=len(fr.lender_names))
+    fp = fr.fpairs[totals[fr.fpairs["l"].to_numpy()] >= min_n]
+    counts = fp.groupby(["l", "f", "m"], sort=True).size().reset_index(name="complaints")
+    return pd.DataFrame(
+        {
+            **fr.lender_columns(counts["l"]),
+            **fr.family_column(counts["f"]),
+            "month": month_start(counts["m"]),
+            "complaints": counts["complaints"].to_numpy(dtype="int64"),
+            "provisional": provisional(month_last_day(counts["m"]), as_of, days),
+            "coverage": coverage_of(counts["m"], cov),
         }
     )
 
@@ -382,7 +423,9 @@ def _roll_up(coded: pd.DataFrame, period: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _named_counts(fr: Frame, coded: pd.DataFrame, as_of, days, period: str) -> pd.DataFrame:
+def _named_counts(
+    fr: Frame, coded: pd.DataFrame, as_of, days, period: str, cov: pd.DataFrame
+) -> pd.DataFrame:
     """Coded counts → the published columns, with names, dates and the provisional flag."""
     out = {**fr.lender_columns(coded["l"]), **fr.behaviour_columns(coded["b"])}
     if period == "m":
@@ -403,15 +446,21 @@ def _named_counts(fr: Frame, coded: pd.DataFrame, as_of, days, period: str) -> p
     out["all_complaints"] = coded["all_complaints"].to_numpy(dtype="int64")
     out["share"] = ratio(out["complaints"], out["all_complaints"])
     out["provisional"] = provisional(last, as_of, days)
+    if period == "m":
+        out["coverage"] = coverage_of(coded["m"], cov)
+    else:  # a quarter or year is complete only when every one of its months is covered
+        out["complete"] = complete(coded[period], period, cov)
     return pd.DataFrame(out)
 
 
-def _yoy(fr: Frame, yearly: pd.DataFrame, as_of, days) -> pd.DataFrame:
+def _yoy(fr: Frame, yearly: pd.DataFrame, as_of, days, cov) -> pd.DataFrame:
     """Coded yearly counts (lenders, then the market) → year-over-year change.
 
     Each year is compared with the year before in the same series; a series' first year
-    has nothing to compare with and is left out. ``ratio`` is NA when the year before had
-    no complaints.
+    has nothing to compare with and is left out. The two years are ``comparable`` only when
+    both are complete (every month covered) and neither is provisional; otherwise
+    ``change`` and ``ratio`` are NA, since a slice of a year against a whole one says
+    nothing about a trend. ``ratio`` is also NA when the year before had no complaints.
     """
     y = yearly["y"].to_numpy(dtype="int64")
     count = yearly["complaints"].to_numpy(dtype="int64")
@@ -425,12 +474,18 @@ def _yoy(fr: Frame, yearly: pd.DataFrame, as_of, days) -> pd.DataFrame:
     out["year"] = y[cur]
     out["complaints"] = count[cur]
     out["complaints_prev"] = count[cur - 1]
-    out["change"] = count[cur] - count[cur - 1]
-    out["ratio"] = ratio(count[cur], count[cur - 1])
     # A comparison is provisional when either of its years is.
-    out["provisional"] = provisional(year_last_day(y[cur]), as_of, days) | provisional(
+    flagged = provisional(year_last_day(y[cur]), as_of, days) | provisional(
         year_last_day(y[cur] - 1), as_of, days
     )
+    comparable = complete(y[cur], "y", cov) & complete(y[cur] - 1, "y", cov) & ~flagged
+    change = pd.array(count[cur] - count[cur - 1], dtype="Int64")
+    change[~comparable] = pd.NA
+    out["change"] = change
+    out["ratio"] = ratio(count[cur], count[cur - 1])
+    out["ratio"][~comparable] = pd.NA
+    out["provisional"] = flagged
+    out["comparable"] = comparable
     return pd.DataFrame(out)
 
 
@@ -1177,6 +1232,15 @@ def check_tables(tables: dict[str, pd.DataFrame], fr: Frame, min_n: int) -> None
         (per_lender == totals.reindex(per_lender.index)).all(),
         "lender_monthly does not add up to the lenders' complaints",
     )
+    fam = tables["lender_family_monthly"]
+    key = ["lender_slug", "month"]
+    joined = fam[key + ["complaints"]].merge(
+        monthly[key + ["complaints"]], on=key, how="left", suffixes=("", "_all")
+    )
+    _require(
+        (joined["complaints"] <= joined["complaints_all"]).all(),
+        "lender_family_monthly counts more complaints than the lender had that month",
+    )
     market = tables["responses"]["lender"] == MARKET
     _require(
         int(tables["responses"].loc[market, "complaints"].sum()) == fr.n,
@@ -1225,10 +1289,9 @@ def build_tables(
 
     ``site`` supplies ``min_lender_complaints``, ``provisional_days`` and ``spikes``;
     ``as_of`` is the date the data runs to (periods near it are provisional).
-    ``coverage`` (columns ``month``, the first of the month, and ``status``: "covered",
-    "partial" or "none") says which months the inputs cover; a spike needs its month and
-    its whole baseline "covered". Without it, every month from the first complaint to the
-    last counts as covered. Raises
+    ``coverage`` is the date_coverage table (:func:`claims.coverage_table`): which months
+    the inputs cover. Without it, every month from the first complaint to the last counts
+    as covered. A spike needs its month and its whole baseline "covered". Raises
     ValueError when a sanity check fails (a share outside [0, 1], counts that do not
     reconcile, a behaviour the taxonomy does not know).
     """
@@ -1243,6 +1306,7 @@ def build_tables(
     if coverage is not None:
         status = coverage["status"].astype("string").to_numpy(dtype=object, na_value="")
         full = np.unique(month_index(coverage["month"])[status == "covered"])
+    cov = claims.assume_covered(table["date_received"]) if coverage is None else coverage
 
     lender_m = _lender_monthly(fr, min_n)
     market_m = _market_monthly(fr)
@@ -1250,17 +1314,20 @@ def build_tables(
     tables = {
         "lenders": _lenders(fr, table, min_n),
         "behaviours": _behaviours(fr, taxonomy),
-        "counts_monthly": _named_counts(fr, _sparse(lender_m), as_of, days, "m"),
-        "counts_quarterly": _named_counts(fr, _sparse(_roll_up(lender_m, "q")), as_of, days, "q"),
-        "counts_yearly": _named_counts(fr, yearly[yearly["l"] >= 0], as_of, days, "y"),
-        "lender_monthly": _lender_totals(fr, lender_m, as_of, days),
-        "market_monthly": _named_counts(fr, market_m, as_of, days, "m").drop(
+        "counts_monthly": _named_counts(fr, _sparse(lender_m), as_of, days, "m", cov),
+        "counts_quarterly": _named_counts(
+            fr, _sparse(_roll_up(lender_m, "q")), as_of, days, "q", cov
+        ),
+        "counts_yearly": _named_counts(fr, yearly[yearly["l"] >= 0], as_of, days, "y", cov),
+        "lender_monthly": _lender_totals(fr, lender_m, as_of, days, cov),
+        "lender_family_monthly": _lender_family_monthly(fr, min_n, as_of, days, cov),
+        "market_monthly": _named_counts(fr, market_m, as_of, days, "m", cov).drop(
             columns=["lender", "lender_slug"]
         ),
-        "family_monthly": _family_monthly(fr, as_of, days),
+        "family_monthly": _family_monthly(fr, as_of, days, cov),
         "behaviour_mix": _mix(fr, fr.pairs, "b", min_n),
         "family_mix": _mix(fr, fr.fpairs, "f", min_n),
-        "yoy": _yoy(fr, yearly, as_of, days),
+        "yoy": _yoy(fr, yearly, as_of, days, cov),
         "state_behaviour": _state_behaviour(fr),
         "lender_states": _lender_states(fr),
         "lender_debt_types": _lender_debt_types(fr, table, taxonomy),
@@ -1278,6 +1345,7 @@ def build_tables(
             ignore_index=True,
         ),
         "taxonomy_changes": changes,
+        "date_coverage": cov.reset_index(drop=True),
     }
     check_tables(tables, fr, min_n)
     return tables

@@ -113,6 +113,7 @@ SITE_SCHEMA = {
     "min_lender_complaints": (int,),
     "top_lenders": (int,),
     "provisional_days": (int,),
+    "coverage": {"min_spread": NUM, "min_month_share": NUM, "full_rows_per_day": NUM},
     "spikes": {
         "min_count": (int,),
         "baseline_months": (int,),

@@ -44,7 +44,7 @@ def build(
     ``fetch`` downloads the bulk export, ``fetch_search`` the search-API slice set in
     ``fetch.search``; with none of these and no ``inputs``, builds from the synthetic demo data.
     """
-    from . import aggregate, classify, evaluate, ingest, render
+    from . import aggregate, claims, classify, evaluate, ingest, render
 
     timings: dict[str, float] = {}
     started = clock = time.perf_counter()
@@ -89,6 +89,9 @@ def build(
             f"{', '.join(i['path'] for i in result.inputs)}: no in-scope complaints "
             f"({read:,} rows read; scope is {', '.join(config.sources['scope']['products'])})"
         )
+    if fetch_search:  # the slice covers the dates it asked for, complaints or not
+        result.inputs[0]["requested"] = _requested(config.sources["fetch"]["search"])
+    coverage = claims.coverage_table(result.activity, result.inputs, config.site["coverage"])
     lap("ingest")
 
     table, tags = classify.classify(result.table, config.taxonomy)
@@ -104,6 +107,9 @@ def build(
         "rows_rejected": int(sum(i["rows_rejected"] for i in result.inputs)),
         "unmapped_labels": unmapped,
         "lenders_folded": result.folds,
+        "coverage": claims.summary(
+            coverage, result.activity, result.inputs, config.site["coverage"]
+        ),
         "data_as_of": as_of.date().isoformat() if as_of is not None else None,
         "generated_at": generated.isoformat().replace("+00:00", "Z"),
         "cache": {
@@ -115,7 +121,9 @@ def build(
         report["download"] = download
 
     as_of_ts = as_of if as_of is not None else pd.Timestamp(generated.date())
-    tables = aggregate.build_tables(table, tags, config.taxonomy, config.site, as_of_ts)
+    tables = aggregate.build_tables(
+        table, tags, config.taxonomy, config.site, as_of_ts, coverage=coverage
+    )
     lap("aggregate")
     site = render.plan(
         tables=tables,
@@ -130,6 +138,12 @@ def build(
     lap("charts_and_pages")
     render.write_site(site, Path(out), report, timings=timings, started=started)
     return report
+
+
+def _requested(search: dict) -> list[str]:
+    """fetch.search's dates → the first and last day asked for (the maximum is exclusive)."""
+    last = pd.Timestamp(str(search["date_received_max"])) - pd.Timedelta(days=1)
+    return [str(search["date_received_min"])[:10], last.date().isoformat()]
 
 
 def _cache_dir() -> Path:

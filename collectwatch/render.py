@@ -27,7 +27,7 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
-from . import articles, casestudy, charts, exports, paths
+from . import articles, casestudy, charts, claims, exports, fmt, paths
 from .errors import UserError
 from .evaluate import MIN_SUPPORT
 
@@ -66,14 +66,6 @@ def lang_path(path: str, lang: str) -> str:
     return bare if lang == "en" else "zh/" + bare
 
 
-def fmt_int(n) -> str:
-    return "–" if n is None or pd.isna(n) else f"{int(n):,}"
-
-
-def fmt_pct(x, digits: int = 1) -> str:
-    return "–" if x is None or pd.isna(x) else f"{100 * float(x):.{digits}f}%"
-
-
 def environment(ui: dict) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.TEMPLATES),
@@ -84,7 +76,7 @@ def environment(ui: dict) -> jinja2.Environment:
     )
     # figure_json escapes < > & itself, so its output can go into a <script> element as is.
     env.filters.update(
-        int=fmt_int, pct=fmt_pct, json_script=lambda fig: Markup(charts.figure_json(fig))
+        int=fmt.count, pct=fmt.pct, json_script=lambda fig: Markup(charts.figure_json(fig))
     )
     env.globals.update(ui_strings=ui)
     return env
@@ -173,6 +165,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         "taxonomy": config.taxonomy,
         "citation": citation,
         "table_meta": meta,
+        "coverage": claims.view(tables["date_coverage"], report["coverage"]),
     }
     book, report["articles_skipped"] = articles.load(paths.ARTICLES, tables, config)
     order = casestudy.select(tables, config.site)
@@ -354,7 +347,7 @@ class Pages:
     def overview(self, tables) -> None:
         lenders = tables["lenders"]
         spikes = tables["spikes"]
-        latest = spikes.sort_values(["month", "score"], ascending=[False, False]).head(10)
+        latest = claims.latest_first(spikes).head(10)
         self.render(
             "",
             "index.html",
@@ -399,7 +392,7 @@ class Pages:
                 charts.lender_responses(tables, tax, slug, self.lang),
                 charts.lender_states(tables, tax, slug, self.lang),
             ],
-            spikes=spikes[spikes["lender_slug"].astype("string") == slug],
+            spikes=claims.latest_first(spikes[spikes["lender_slug"].astype("string") == slug]),
             case_study_path=self.path(f"case-studies/{slug}/") if has_case_study else None,
         )
 
@@ -551,7 +544,7 @@ def _feeds(env, site: Site, book, tables, config, generated: str) -> None:
                 "updated": str(r.month)[:10] + "T00:00:00Z",
                 "summary": "",
             }
-            for r in rows.sort_values("month", ascending=False).itertuples(index=False)
+            for r in claims.latest_first(rows).itertuples(index=False)
         ]
 
     lenders = tables["lenders"]

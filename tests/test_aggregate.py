@@ -486,8 +486,25 @@ def test_quarterly_and_yearly_roll_ups(tables):
     assert y["share"].round(6).tolist() == [1.0, round(1 / 3, 6)]
 
 
-def test_yoy_change_ratio_and_division_by_zero(tables):
-    yoy = tables["yoy"]
+def whole_years(first: str, last: str) -> pd.DataFrame:
+    """A date_coverage table with every month from ``first`` to ``last`` covered."""
+    month = pd.date_range(first, last, freq="MS").astype("datetime64[s]")
+    days = month.days_in_month.to_numpy()
+    return pd.DataFrame(
+        {
+            "month": month,
+            "rows": days,
+            "days_with_data": days,
+            "days_in_month": days,
+            "status": pd.array(["covered"] * len(month), dtype="string"),
+        }
+    )
+
+
+def test_yoy_change_ratio_and_division_by_zero():
+    covered = whole_years("2023-01", "2024-12")
+    as_of = pd.Timestamp("2025-06-30")
+    yoy = build_tables(classified(), tags(), TAXONOMY, SITE, as_of, coverage=covered)["yoy"]
     calls = one(yoy, lender="Acme", behaviour="calls", year=2024)
     assert (calls["complaints_prev"], calls["complaints"], calls["change"]) == (1, 2, 1)
     assert calls["ratio"] == 2.0
@@ -498,9 +515,25 @@ def test_yoy_change_ratio_and_division_by_zero(tables):
     # A series' first year has nothing to compare with; Cobalt starts in 2024.
     assert rows_of(yoy, lender="Cobalt").empty
     assert rows_of(yoy, year=2023).empty
-    assert yoy["provisional"].all()  # 2024 is the year of AS_OF
+    assert yoy["comparable"].all() and not yoy["provisional"].any()
     ratios = yoy["ratio"].to_numpy(dtype="float64", na_value=0.0)
     assert np.isfinite(ratios).all()
+
+
+def test_yoy_compares_only_complete_settled_years(tables):
+    # The fixture's data runs 2023-10 to 2024-06 and 2024 holds AS_OF: neither year is
+    # complete, so the counts are given but no change is claimed.
+    yoy = tables["yoy"]
+    calls = one(yoy, lender="Acme", behaviour="calls", year=2024)
+    assert (calls["complaints_prev"], calls["complaints"]) == (1, 2)
+    assert pd.isna(calls["change"]) and pd.isna(calls["ratio"]) and not calls["comparable"]
+    assert yoy["provisional"].all() and not yoy["comparable"].any()
+    # Whole years, settled, but with a month of 2023 not covered: still no comparison.
+    holed = whole_years("2023-01", "2024-12")
+    holed.loc[holed["month"] == pd.Timestamp("2023-05-01"), "status"] = "none"
+    later = pd.Timestamp("2025-06-30")
+    yoy = build_tables(classified(), tags(), TAXONOMY, SITE, later, coverage=holed)["yoy"]
+    assert not yoy["comparable"].any() and yoy["change"].isna().all()
 
 
 def test_state_behaviour_counts_and_shares(tables):

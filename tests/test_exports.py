@@ -181,6 +181,7 @@ def test_table_schema_types_and_descriptions(tables, meta):
         "all_complaints": "integer",
         "share": "number",
         "provisional": "boolean",
+        "coverage": "string",
     }
     assert all(f["description"] for f in schema["fields"])
     assert schema["missingValues"] == [""]
