@@ -28,15 +28,18 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from . import paths
+from . import claims, paths
 from .config import LANG_TEXT, STR, read_yaml
+from .fmt import pct
 
 CHARTS_YAML = paths.DATA / "charts.yaml"
 CHARTS_SCHEMA = {
     "common": {"*": LANG_TEXT},
     "month_names": {"en": [STR], "zh": [STR]},
+    "month_short": {"en": [STR], "zh": [STR]},
     "change": {"up": LANG_TEXT, "down": LANG_TEXT, "same": LANG_TEXT},
     "outcomes": {"*": LANG_TEXT},
     "charts": {"*": {"*": LANG_TEXT}},
@@ -125,7 +128,25 @@ def _count(n) -> str:
 
 
 def _pct(p) -> str:
-    return "" if p is None else f"{p * 100:.1f}%"
+    return pct(p)
+
+
+def _names_list(names: list[str], lang: str) -> str:
+    """["A", "B", "C"] → "A, B and C" / "A、B和C"."""
+    if lang == "zh":
+        return "、".join(names[:-1]) + "和" + names[-1] if len(names) > 1 else names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _no_leader(lead: dict, text: dict, lang: str, fmt=_count) -> str | None:
+    """The sentence for a top place that is shared or where everything is zero; None when
+    one row leads alone (then, and only then, a chart may use a superlative)."""
+    if lead["kind"] == "tie":
+        names = _names_list(lead["tied"], lang)
+        return _t(text, lang, "common", "tied", names=names, value=fmt(lead["value"]))
+    if lead["kind"] in ("zero", "none"):
+        return _t(text, lang, "common", "all_zero")
+    return None
 
 
 def _month_words(month: str, text: dict, lang: str) -> str:
@@ -272,13 +293,116 @@ def _next_month(month: str) -> str:
     return (pd.Period(month, "M") + 1).strftime("%Y-%m")
 
 
+def _periods(tables: dict) -> claims.Periods:
+    return claims.Periods.of(tables.get("date_coverage"))
+
+
+def _coverage(tables: dict, months: pd.Series) -> pd.Series:
+    """Months ("YYYY-MM") → their coverage status from date_coverage ("covered" when the
+    tables carry no coverage: every month of a complete export)."""
+    cov = tables.get("date_coverage")
+    if cov is None:
+        return pd.Series("covered", index=months.index, dtype="string")
+    status = pd.Series(cov["status"].astype("string").to_numpy(), index=_months(cov["month"]))
+    return months.map(status).fillna("none").astype("string")
+
+
+def _runs(months: list[str]) -> list[tuple[str, str]]:
+    """Sorted months → runs of consecutive ones, as (first, last)."""
+    runs: list[tuple[str, str]] = []
+    for m in months:
+        if runs and _next_month(runs[-1][1]) == m:
+            runs[-1] = (runs[-1][0], m)
+        else:
+            runs.append((m, m))
+    return runs
+
+
+def _band(first: str, last: str, name: str, fill: str, pattern: bool = False) -> dict:
+    """A shaded band over whole months, from the 1st of ``first`` to the end of ``last``."""
+    band = {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": first + "-01",
+        "x1": _next_month(last) + "-01",
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": fill,
+        "line": {"width": 0},
+        "layer": "below",
+        "name": name,
+        "showlegend": True,
+    }
+    if pattern:
+        band["fillpattern"] = {"shape": "/", "fgcolor": LINE, "size": 6, "solidity": 0.2}
+    return band
+
+
+TICK_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # months between labels on a time axis
+MAX_TICKS = 6  # labels that fit a phone's width
+
+
+def _month_ticks(first: str, last: str, text: dict, lang: str) -> dict:
+    """Tick positions and labels for a monthly axis from ``first`` to ``last`` ("YYYY-MM").
+
+    Labels are set here rather than left to Plotly, whose automatic date ticks repeat a
+    year label on short spans ("2014 2014 2015") and fill a one-month chart with days. The
+    step grows from one month to ten years so that at most MAX_TICKS labels show; steps of a
+    year or more are labelled with the year alone, shorter ones with the month, so no label
+    can repeat. The range runs half a month past each end, so a single month still shows.
+    """
+    m0, m1 = (claims.month_of([np.datetime64(m + "-01")])[0] for m in (first, last))
+    step = next((k for k in TICK_STEPS if (m1 - m0) // k + 1 <= MAX_TICKS), TICK_STEPS[-1])
+    start = m0 + (-m0) % step  # align to the step: Januaries for yearly steps
+    ticks = list(range(int(start), int(m1) + 1, step)) or [int(m0)]
+    labels = [claims.month_label(m) for m in ticks]
+    if step >= 12:
+        text_labels = [m[:4] for m in labels]
+    else:
+        short = text["month_short"][lang]
+        text_labels = [
+            _t(
+                text,
+                lang,
+                "common",
+                "month_format",
+                year=m[:4],
+                month=int(m[5:]),
+                month_name=short[int(m[5:]) - 1],
+            )
+            for m in labels
+        ]
+    lo = np.datetime64(first + "-01") - np.timedelta64(15, "D")
+    hi = np.datetime64(_next_month(last) + "-01") + np.timedelta64(14, "D")
+    return {
+        "tickmode": "array",
+        "tickvals": [m + "-01" for m in labels],
+        "ticktext": text_labels,
+        "range": [str(lo), str(hi)],
+    }
+
+
 def _time_layout(
     data: pd.DataFrame, taxonomy: dict, text: dict, lang: str, y_title: str, legend_rows: int
 ):
-    """Layout of a monthly chart: provisional months shaded, label revisions marked."""
+    """Layout of a monthly chart: provisional and partly covered months shaded, months
+    with no data hatched, label revisions marked."""
     months = sorted(data["month"].unique())
     first, last = months[0], months[-1]
     shapes, annotations = [], []
+    status = data.groupby("month")["coverage"].first() if "coverage" in data else None
+    if status is not None:
+        missing = _runs(sorted(status.index[status == "none"]))
+        partial = _runs(sorted(status.index[status == "partial"]))
+        for i, (a, b) in enumerate(missing):
+            band = _band(a, b, _t(text, lang, "common", "no_data"), "rgba(0,0,0,0)", True)
+            band["showlegend"] = i == 0
+            shapes.append(band)
+        for i, (a, b) in enumerate(partial):
+            band = _band(a, b, _t(text, lang, "common", "partial"), SHADE)
+            band["showlegend"] = i == 0
+            shapes.append(band)
     provisional = sorted(data.loc[data["provisional"], "month"].unique())
     if provisional:
         # From halfway after the last complete month to halfway into the month after the
@@ -341,7 +465,7 @@ def _time_layout(
         height=HEIGHT + 22 * legend_rows,
         hovermode="x unified",
         showlegend=True,
-        xaxis=_axis(type="date", tickformat="%Y", hoverformat="%Y-%m"),
+        xaxis=_axis(type="date", hoverformat="%Y-%m", **_month_ticks(first, last, text, lang)),
         yaxis=_axis(title={"text": y_title}, rangemode="tozero", hoverformat=",d"),
         shapes=shapes,
         annotations=annotations,
@@ -367,17 +491,22 @@ def _time_chart(
 
     Series in ``hidden`` start switched off (a click on their legend entry shows them).
     """
+    data = _blank_uncovered(data)
     traces = []
     for series, name in names.items():
         rows = data[data["series"] == series]
+        # A line needs neighbours: a short or broken series shows its points too.
+        sparse = len(rows) <= 12 or bool(rows["complaints"].isna().any())
         trace = {
             "type": "scatter",
-            "mode": "lines",
+            "mode": "lines+markers" if sparse else "lines",
             "name": name,
             "x": values(rows["month"]),
             "y": values(rows["complaints"]),
             "line": {"color": colours[series], "width": 2},
         }
+        if sparse:
+            trace["marker"] = {"size": 5}
         if series in hidden:
             trace["visible"] = "legendonly"
         traces.append(trace)
@@ -398,14 +527,31 @@ def _time_chart(
     )
 
 
+def _blank_uncovered(data: pd.DataFrame) -> pd.DataFrame:
+    """Counts in months the inputs do not cover become NA: missing data, never a 0."""
+    if "coverage" not in data:
+        return data
+    out = data.copy()
+    out["complaints"] = out["complaints"].astype("Int64")
+    out.loc[(out["coverage"] == "none").to_numpy(dtype=bool), "complaints"] = pd.NA
+    return out
+
+
 def _wide_table(data: pd.DataFrame, names: dict[str, str], text: dict, lang: str) -> dict:
-    """Long monthly data → one row per month, one column per series."""
+    """Long monthly data → one row per month, one column per series; "no data" in months
+    the inputs do not cover."""
     wide = data.pivot(index="month", columns="series", values="complaints")
     flags = data.groupby("month")["provisional"].any()
     mark = _t(text, lang, "common", "provisional_mark")
     cells = wide.reindex(columns=list(names)).astype(object).map(_cell_count)
+    if "coverage" in data:
+        status = data.groupby("month")["coverage"].first().reindex(wide.index)
+        cells[(status == "none").to_numpy()] = _t(text, lang, "common", "no_data")
+        partial = _t(text, lang, "common", "partial_mark")
+        flags = flags.astype(object).where(status != "partial", "partial")
     labels = [
-        m + (mark if flag else "") for m, flag in zip(wide.index, flags[wide.index], strict=True)
+        m + ("" if not flag else partial if flag == "partial" else mark)
+        for m, flag in zip(wide.index, flags[wide.index], strict=True)
     ]
     rows = [[label, *row] for label, row in zip(labels, cells.values.tolist(), strict=True)]
     return {"columns": [_t(text, lang, "common", "month"), *names.values()], "rows": rows}
@@ -416,34 +562,13 @@ def _cell_count(value) -> str:
     return "" if value is None else _count(value)
 
 
-def _compare(monthly: pd.DataFrame) -> dict:
-    """Facts for a trend sentence from one monthly series (month, complaints, provisional).
-
-    Compares the last 12 complete (not provisional) months with the 12 before; with fewer
-    than 24 complete months, gives the total of the complete months instead (``previous``
-    is then None). Provisional months are left out: they will still grow.
-    """
-    done = monthly[~monthly["provisional"]]
-    if done.empty:  # everything is provisional: say what there is
-        done = monthly
-    counts = [int(x) for x in done["complaints"]]
-    facts = {
-        "end": str(done["month"].iloc[-1]),
-        "provisional": bool(monthly["provisional"].any()),
-    }
-    if len(counts) >= 24:
-        facts.update(
-            recent=sum(counts[-12:]),
-            previous=sum(counts[-24:-12]),
-            start=str(done["month"].iloc[-12]),
-        )
-    else:
-        facts.update(recent=sum(counts), previous=None, start=str(done["month"].iloc[0]))
-    return facts
-
-
 def _trend_summary(facts: dict, chart: str, text: dict, lang: str, **names) -> str:
+    """One sentence from :func:`claims.compare_windows` facts: a comparison with the 12
+    months before only when both spans are fully covered, else the total, saying when
+    the span has months the data does not cover."""
     note = _t(text, lang, "common", "provisional_note") if facts["provisional"] else ""
+    if facts["previous"] is None and facts["gaps"]:
+        note = _t(text, lang, "common", "gaps_note") + note
     words = {
         **names,
         "recent": _count(facts["recent"]),
@@ -568,6 +693,7 @@ def family_trend(
             "month": _months(fm["month"]),
             "complaints": fm["complaints"].astype("Int64"),
             "provisional": fm["provisional"].astype(bool),
+            "coverage": _coverage(tables, _months(fm["month"])),
         }
     )
     columns = [_t(text, lang, "common", "month")]
@@ -575,10 +701,20 @@ def family_trend(
         return _empty(chart_id, title, data, columns, text, lang)
     families = [f for f in taxonomy["families"] if f in set(data["series"])]
     names = {f: _name(taxonomy, "families", f, lang) for f in families}
-    per_family = {f: _compare(data[data["series"] == f]) for f in families}
-    top = max(families, key=lambda f: (per_family[f]["recent"], -families.index(f)))
-    facts = {"family": top, **per_family[top]}
-    summary = _trend_summary(facts, "family_trend", text, lang, family=names[top])
+    periods = _periods(tables)
+    per_family = {f: claims.compare_windows(data[data["series"] == f], periods) for f in families}
+    recent = pd.DataFrame(
+        {"family": families, "name": [names[f] for f in families]}
+        | {"recent": [per_family[f]["recent"] for f in families]}
+    )
+    lead = claims.leader(recent, "recent", "family")
+    top = lead["name"] or families[0]
+    facts = {"family": top, "leader": lead["kind"], **per_family[top]}
+    if lead["kind"] == "leader":
+        summary = _trend_summary(facts, "family_trend", text, lang, family=names[top])
+    else:
+        lead["tied"] = [names[f] for f in lead["tied"]]
+        summary = _no_leader(lead, text, lang)
     return _time_chart(
         chart_id,
         title,
@@ -643,13 +779,15 @@ def top_lenders(
         ),
     }
     first = data.iloc[0]
+    lead = claims.leader(lenders, "complaints", "lender")
     facts = {
         "lender": str(first["lender"]),
+        "leader": lead["kind"],
         "complaints": int(first["complaints"]),
         "total": total,
         "share": round(int(first["complaints"]) / total, SHARE_DIGITS),
     }
-    summary = _t(
+    summary = _no_leader(lead, text, lang) or _t(
         text,
         lang,
         "charts",
@@ -766,14 +904,17 @@ def state_map(
         ),
     }
     top = data.sort_values(["complaints", "state"], ascending=[False, True], kind="stable").iloc[0]
+    lead = claims.leader(data, "complaints", "state")
     facts = {"state": str(top["state"]), "complaints": int(top["complaints"])}
+    facts["leader"] = lead["kind"]
+    ties = _no_leader(lead, text, lang)
     if behaviour:
         facts.update(
             behaviour=behaviour,
             state_complaints=int(top["state_complaints"]),
             share=_native(top["share"], SHARE_DIGITS),
         )
-        summary = _t(
+        summary = ties or _t(
             text,
             lang,
             "charts",
@@ -790,7 +931,7 @@ def state_map(
         ]
     else:
         facts["total"] = int(data["complaints"].sum())
-        summary = _t(
+        summary = ties or _t(
             text,
             lang,
             "charts",
@@ -811,23 +952,31 @@ def state_map(
 def lender_trend(
     tables: dict, taxonomy: dict, lender_slug: str, lang: str = "en", *, text: dict | None = None
 ) -> dict:
-    """A company's complaints per month (``counts_monthly``): all complaints, and one line
-    per behaviour family.
+    """A company's complaints per month (``lender_monthly``): all complaints, and one line
+    per behaviour family (``lender_family_monthly``).
 
-    A family's line adds up its behaviours' counts, so a complaint with two behaviours of
-    one family counts twice there (the y axis says so); the "all" line counts complaints.
-    ``data``: series ("all" or a family id), month, complaints, provisional.
+    Every line counts complaints: one with several behaviours of a family counts once
+    for it, so no family line ever rises above the "all" line.
+    ``data``: series ("all" or a family id), month, complaints, provisional, coverage.
     """
     text = _text(text)
     chart_id = f"lender-{slug(lender_slug)}-trend"
     lender = _lender_name(tables, lender_slug) or lender_slug
     title = _t(text, lang, "charts", "lender_trend", "title", lender=lender)
-    cm = _lender_counts(tables, lender_slug)
-    month = _months(cm["month"])
-    per_month = cm.groupby(month, sort=True).agg(
-        all_complaints=("all_complaints", "first"), provisional=("provisional", "first")
-    )
-    families = cm.groupby([cm["family"].astype("string"), month], sort=True)["complaints"].sum()
+    lm = tables["lender_monthly"]
+    lm = lm[lm["lender_slug"].astype("string") == lender_slug]
+    per_month = pd.DataFrame(
+        {
+            "month": _months(lm["month"]).to_numpy(),
+            "all_complaints": lm["complaints"].to_numpy(dtype="int64"),
+            "provisional": lm["provisional"].to_numpy(dtype=bool),
+        }
+    ).set_index("month")
+    lf = tables["lender_family_monthly"]
+    lf = lf[lf["lender_slug"].astype("string") == lender_slug]
+    families = lf.groupby([lf["family"].astype("string"), _months(lf["month"])], sort=True)[
+        "complaints"
+    ].sum()
     fam_ids = [f for f in taxonomy["families"] if f in families.index.get_level_values(0)]
     parts = [
         pd.DataFrame(
@@ -852,6 +1001,7 @@ def lender_trend(
             "month": data["month"].astype("string"),
             "complaints": data["complaints"].astype("Int64"),
             "provisional": data["month"].map(per_month["provisional"]).astype(bool),
+            "coverage": _coverage(tables, data["month"].astype("string")),
         }
     )
     columns = [_t(text, lang, "common", "month")]
@@ -864,7 +1014,8 @@ def lender_trend(
     sizes = {f: int(families.loc[f].sum()) for f in fam_ids}
     shown = sorted(fam_ids, key=lambda f: (-sizes[f], fam_ids.index(f)))[:LENDER_FAMILIES]
     colours = {"all": NEUTRAL, **_family_colours(taxonomy)}
-    facts = {"lender": lender, **_compare(data[data["series"] == "all"])}
+    compared = claims.compare_windows(data[data["series"] == "all"], _periods(tables))
+    facts = {"lender": lender, **compared}
     summary = _trend_summary(facts, "lender_trend", text, lang, lender=lender)
     return _time_chart(
         chart_id,
@@ -981,7 +1132,8 @@ def lender_mix(
         pick, key = above.loc[gap.astype(float).idxmax()], "summary"
     else:
         pick = data.loc[data["share"].astype(float).idxmax()]
-        key = "summary_typical"
+        lead = claims.leader(data, "share", "category")
+        key = "summary_typical" if lead["kind"] == "leader" else "summary_level"
     facts = {
         "lender": lender,
         level: str(pick["category"]),
@@ -1102,19 +1254,28 @@ def lender_responses(
     timely = data[data["response"] == "timely"].iloc[0]
     outcomes_only = data[data["response"] != "timely"]
     top = outcomes_only.loc[outcomes_only["complaints"].astype(int).idxmax()]
+    lead = claims.leader(
+        outcomes_only.assign(
+            name=[_t(text, lang, "outcomes", r) for r in outcomes_only["response"]]
+        ),
+        "complaints",
+        "name",
+    )
     facts = {
         "lender": lender,
+        "leader": lead["kind"],
         "timely_rate": _native(timely["share"]),
         "market_timely_rate": _native(timely["market_share"]),
         "outcome": str(top["response"]),
         "outcome_share": _native(top["share"]),
     }
+    key = "summary" if lead["kind"] == "leader" else "summary_timely"
     summary = _t(
         text,
         lang,
         "charts",
         "lender_responses",
-        "summary",
+        key,
         lender=lender,
         timely=_pct(facts["timely_rate"]),
         market_timely=_pct(facts["market_timely_rate"]),
@@ -1188,13 +1349,15 @@ def lender_states(
         ),
     }
     first = data.iloc[0]
+    lead = claims.leader(rows, "complaints", "state")
     facts = {
         "lender": lender,
+        "leader": lead["kind"],
         "state": str(first["state"]),
         "complaints": int(first["complaints"]),
         "with_state": total,
     }
-    summary = _t(
+    summary = _no_leader(lead, text, lang) or _t(
         text,
         lang,
         "charts",
@@ -1234,12 +1397,13 @@ def behaviour_trend(
             "month": _months(mm["month"]),
             "complaints": mm["complaints"].astype("Int64"),
             "provisional": mm["provisional"].astype(bool),
+            "coverage": _coverage(tables, _months(mm["month"])),
         }
     )
     columns = [_t(text, lang, "common", "month")]
     if data.empty or int(data["complaints"].sum()) < MIN_COMPLAINTS:
         return _empty(chart_id, title, data, columns, text, lang)
-    facts = {"behaviour": behaviour, **_compare(data)}
+    facts = {"behaviour": behaviour, **claims.compare_windows(data, _periods(tables))}
     summary = _trend_summary(facts, "behaviour_trend", text, lang, behaviour=name)
     return _time_chart(
         chart_id,
@@ -1347,15 +1511,17 @@ def behaviour_top_lenders(
         ),
     }
     first = data.iloc[0]
+    lead = claims.leader(data, "share", "lender")
     facts = {
         "behaviour": behaviour,
+        "leader": lead["kind"],
         "lender": str(first["lender"]),
         "complaints": int(first["complaints"]),
         "lender_complaints": int(first["lender_complaints"]),
         "share": _native(first["share"]),
         "peer_median": median,
     }
-    summary = _t(
+    summary = _no_leader(lead, text, lang, _pct) or _t(
         text,
         lang,
         "charts",
@@ -1419,8 +1585,8 @@ def spikes(
     else:
         sp = sp[sp["lender_slug"].astype("string") == lender_slug]
         monthly = _lender_counts(tables, lender_slug)
+    sp = claims.latest_first(sp)
     sp = sp.assign(month=_months(sp["month"]), behaviour=sp["behaviour"].astype("string"))
-    sp = sp.sort_values(["month", "score"], ascending=[False, False], kind="stable")
     chosen = list(dict.fromkeys(sp["behaviour"]))[:n]
     rows = monthly[monthly["behaviour"].astype("string").isin(chosen)]
     data = pd.DataFrame(
@@ -1429,6 +1595,7 @@ def spikes(
             "month": _months(rows["month"]),
             "complaints": rows["complaints"].astype("Int64"),
             "provisional": rows["provisional"].astype(bool),
+            "coverage": _coverage(tables, _months(rows["month"])),
         }
     )
     data["_order"] = data["series"].map({b: i for i, b in enumerate(chosen)})
