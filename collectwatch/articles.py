@@ -21,10 +21,11 @@ import markdown
 import pandas as pd
 import yaml
 
-from . import charts
+from . import charts, claims
 from .casestudy import md_text
 from .config import check
 from .errors import UserError
+from .fmt import pct
 
 FRONT_MATTER = {
     "title": (str,),
@@ -59,8 +60,22 @@ class NotEnoughData(Exception):
     """The data is too thin for the article (no company has enough complaints to compare)."""
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{100 * float(x):.1f}%"
+class Leader(str):
+    """The company an article may call "the highest": the name itself when one company
+    leads alone with a non-zero share, else "". ``kind`` is claims.leader's answer
+    ("leader", "tie", "zero", "none"); ``tied`` names the companies sharing the top place
+    and ``share`` is the top share, formatted."""
+
+    kind: str
+    tied: list[str]
+    share: str
+
+    @classmethod
+    def of(cls, answer: dict) -> Leader:
+        out = cls(answer["name"] or "")
+        out.kind, out.tied = answer["kind"], answer["tied"]
+        out.share = pct(answer["value"])
+        return out
 
 
 class Figures:
@@ -127,32 +142,30 @@ class Figures:
         return f"{int(self.t['lenders']['complaints'].sum()):,}"
 
     def fig_share(self, lender, behaviour=None, family=None) -> str:
-        return _pct(self._row(lender, behaviour, family)["share"])
+        return pct(self._row(lender, behaviour, family)["share"])
 
     def fig_interval(self, lender, behaviour=None, family=None) -> str:
         row = self._row(lender, behaviour, family)
-        return f"{_pct(row['share_lo'])}–{_pct(row['share_hi'])}"
+        return f"{pct(row['share_lo'])}–{pct(row['share_hi'])}"
 
     def fig_peer_median(self, behaviour=None, family=None) -> str:
         mix, col, key = self._mix(behaviour, family)
-        return _pct(mix.loc[mix[col].astype(str) == key, "peer_median"].iloc[0])
+        return pct(mix.loc[mix[col].astype(str) == key, "peer_median"].iloc[0])
 
     def fig_market_share(self, behaviour=None, family=None) -> str:
         mix, col, key = self._mix(behaviour, family)
         rows = mix[mix[col].astype(str) == key]
         total = self.t["lenders"]["complaints"].sum()
-        return _pct(rows["complaints"].sum() / total if total else None)
+        return pct(rows["complaints"].sum() / total if total else None)
 
-    def fig_top_lender(self, behaviour=None, family=None) -> str:
-        """The peer-group lender with the highest share (ties: more complaints, then name)."""
+    def fig_top_lender(self, behaviour=None, family=None) -> Leader:
+        """The peer-group lender with the highest share, when one leads alone with a
+        share above zero (see :class:`Leader`: an article branches on ``kind``)."""
         mix, col, key = self._mix(behaviour, family)
         rows = mix[(mix[col].astype(str) == key) & mix["in_peer_group"]]
         if rows.empty:
             raise NotEnoughData("no company has enough complaints to compare")
-        best = rows.sort_values(
-            ["share", "complaints", "lender"], ascending=[False, False, True]
-        ).iloc[0]
-        return str(best["lender"])
+        return Leader.of(claims.leader(rows, "share", "lender"))
 
     def fig_lenders_above_peers(self, behaviour=None, family=None) -> str:
         mix, col, key = self._mix(behaviour, family)
