@@ -2,7 +2,8 @@
 
 Every record read ends in exactly one bucket: in scope, out of scope, rejected (kept in the
 quarantine table with file, line and reason) or duplicate (a (source, complaint_id) already
-kept from an earlier row or file). Duplicates are judged among in-scope rows, after the
+kept from an earlier row or file; for a file without complaint IDs, also a row another
+input holds, see _same_content). Duplicates are judged among in-scope rows, after the
 other buckets.
 """
 
@@ -23,9 +24,16 @@ import pyarrow.parquet as pq
 from ..progress import progress as progress_bar
 from .formats import Input, Layout, NotPlainCSV, batches, expand, layout_of, plain_csv
 from .lenders import resolve_lenders
-from .normalise import CANONICAL, QUARANTINE_COLUMNS, FileState, canonical_batch, file_activity
+from .normalise import (
+    CANONICAL,
+    MATCH_EXTRAS,
+    QUARANTINE_COLUMNS,
+    FileState,
+    canonical_batch,
+    file_activity,
+)
 
-CACHE_VERSION = "3"  # bump when the canonical rows an input yields change
+CACHE_VERSION = "4"  # bump when the canonical rows an input yields change
 BATCH_ROWS = 50_000
 
 ARROW_SCHEMA = pa.schema(
@@ -44,6 +52,7 @@ ARROW_SCHEMA = pa.schema(
         ("company_response", pa.string()),
         ("timely", pa.bool_()),
         ("language", pa.string()),
+        *((f"_{name}", pa.uint64()) for name in MATCH_EXTRAS),
     ]
 )
 
@@ -86,16 +95,18 @@ def read_inputs(
         activities.append(activity.assign(input=i))
 
     table = pd.concat(frames, ignore_index=True) if frames else _empty()
-    dup = table.duplicated(["source", "complaint_id"], keep="first")
+    dup = table.duplicated(["source", "complaint_id"], keep="first").to_numpy(copy=True)
+    dup |= _same_content(table, layouts, ~dup)
+    inputs_of = table["_input"].to_numpy()
     for i, report in enumerate(reports):
-        n = int(dup[table["_input"] == i].sum())
+        n = int(dup[inputs_of == i].sum())
         report["rows_duplicate"] = n
         report["rows_in_scope"] -= n
         assert report["rows_read"] == sum(
             report[k]
             for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
         ), report
-    table = table[~dup].drop(columns=["_input"]).reset_index(drop=True)
+    table = table[~dup].reset_index(drop=True)
     named, folds = _resolve(table["lender_raw"], lenders, cache_dir)
     table["lender"] = named["lender"].astype("string")
     table["lender_slug"] = named["lender_slug"].astype("string")
@@ -135,6 +146,73 @@ def _activity_from_json(pairs: list) -> pd.DataFrame:
             "rows": pd.Series([n for _, n in pairs], dtype="int64"),
         }
     )
+
+
+# What a row without a complaint ID is compared on (those of them both inputs have).
+MATCH_COLUMNS = [
+    "date_received",
+    "lender_raw",
+    "product",
+    "sub_product",
+    "issue",
+    "sub_issue",
+    "narrative",
+    "state",
+    "submitted_via",
+    "company_response",
+    "timely",
+    *MATCH_EXTRAS,
+]
+
+
+def _same_content(table: pd.DataFrame, layouts: list[Layout], kept: np.ndarray) -> np.ndarray:
+    """Rows of inputs without a complaint ID that another input also holds.
+
+    Such a row is compared with the kept rows of every other input of its source, on the
+    MATCH_COLUMNS both inputs have (text compared without case), as a multiset: k equal
+    rows in this input and j in the other are min(k, j) duplicates, the first ones in file
+    order. The copy with a real complaint ID is kept; between two inputs without IDs, the
+    earlier input's. Equal rows within one input stay separate complaints.
+    """
+    drop = np.zeros(len(table), dtype=bool)
+    without = [i for i, lay in enumerate(layouts) if "complaint_id" not in lay.columns.values()]
+    if not without:
+        return drop
+    fields = [[c for c in MATCH_COLUMNS if c in set(lay.columns.values())] for lay in layouts]
+    alive = kept.copy()
+    inputs_of = table["_input"].to_numpy()
+    dates = table["date_received"].to_numpy()
+    for a in without:
+        winners = [b for b in range(len(layouts)) if b not in without] + [
+            b for b in without if b < a
+        ]
+        for b in winners:
+            if layouts[b].source != layouts[a].source:
+                continue
+            rows_a = np.flatnonzero(alive & (inputs_of == a))
+            if not len(rows_a):
+                break
+            in_b = alive & (inputs_of == b) & np.isin(dates, dates[rows_a])
+            if not in_b.any():
+                continue
+            shared = [c for c in fields[a] if c in fields[b]]
+            key_a = _match_key(table.iloc[rows_a], shared)
+            key_b = _match_key(table[in_b], shared)
+            limit = key_a.map(key_b.value_counts()).fillna(0).to_numpy()
+            rank = key_a.groupby(key_a).cumcount().to_numpy()
+            hit = rows_a[rank < limit]
+            drop[hit] = True
+            alive[hit] = False
+    return drop
+
+
+def _match_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One 64-bit hash per row over ``columns``, text without case."""
+    parts = {}
+    for c in columns:
+        col = frame[c if c in frame else f"_{c}"]
+        parts[c] = col.str.casefold() if isinstance(col.dtype, pd.StringDtype) else col
+    return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).reset_index(drop=True)
 
 
 def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):

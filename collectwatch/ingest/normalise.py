@@ -45,6 +45,10 @@ TEXT_COLUMNS = [
     "company_response",
 ]
 QUARANTINE_COLUMNS = ["file", "line", "reason", "raw"]
+# Canonical columns outside the table that a row without a complaint ID is also compared
+# on, against another input holding the same complaint; kept per row as a 64-bit hash of
+# the normalised cell (dates as YYYY-MM-DD), in the hidden column "_" + name.
+MATCH_EXTRAS = ["zip_code", "date_sent", "disputed", "consent", "tags", "company_public_response"]
 EARLIEST = pd.Timestamp("2000-01-01")  # before any complaint database this site reads
 LATEST = pd.Timestamp("2100-01-01")
 
@@ -313,7 +317,21 @@ def canonical_batch(
         else pd.Series(pd.NA, index=rows.index, dtype="boolean")
     )
     rows["language"] = spec["language"]
+    for extra in MATCH_EXTRAS:
+        rows["_" + extra] = _match_hash(data, extra, in_scope, fmt)
     return rows.reset_index(drop=True), quarantine, out_of_scope
+
+
+def _match_hash(data: pd.DataFrame, column: str, mask: pd.Series, fmt: str) -> pd.Series:
+    """A 64-bit hash of each masked row's cell in ``column`` (0 where the file lacks it)."""
+    if column not in data:
+        return pd.Series(0, index=data.index[mask], dtype="uint64")
+    values = data[column][mask]
+    if column == "date_sent":
+        dates = pd.to_datetime(date_part(values), format=fmt, errors="coerce")
+        values = dates.dt.strftime("%Y-%m-%d").astype("string").fillna(values)
+    values = values.str.casefold().fillna("\x00")  # empty and missing are one value
+    return pd.util.hash_pandas_object(values, index=False).astype("uint64")
 
 
 def _header_name(layout: Layout, canon: str) -> str:
