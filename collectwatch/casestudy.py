@@ -8,7 +8,13 @@ the wording without touching code) and :func:`redact` cleans complaint text for 
 Figures come from the published aggregate tables, and every cell read is recorded in
 ``facts["cells"]`` (table, key, column, value) so that a test can compare it with the CSV.
 That includes the debt types, the contact channels and the harm words (lender_debt_types,
-lender_channels, lender_harm). Only the excerpts are taken from the complaints themselves.
+lender_channels, lender_harm). Only the excerpts, and how many peers come from the CFPB,
+are taken from the complaints themselves.
+
+The facts also decide what may be *said*, so that a template never judges truth itself:
+which year is complete and may be compared (:mod:`claims` coverage), which entry of a list
+may be called the commonest (:func:`claims.leader`: a unique, non-zero leader; ties and
+zeros get their own sentences) and where a narrative was already quoted.
 """
 
 from __future__ import annotations
@@ -399,10 +405,10 @@ def _trend(
     when the Wilson intervals part.
 
     ``latest`` is False when a later complete year exists whose year before is not
-    complete. Returns ``{"behaviour", "years": [complete years with complaints], "year":
-    None, ...}`` when no such pair exists: ``reason`` is "short" (fewer than two complete years) or
-    "not_consecutive" (complete years, but none directly after another: a hole or a
-    partial year lies between them).
+    complete. When no such pair exists, ``year`` is None, ``years`` lists the complete
+    years with complaints and ``reason`` is "short" (fewer than two of them) or
+    "not_consecutive" (none directly after another: a hole or a partial year lies
+    between them).
     """
     rows = yearly[yearly["behaviour"].astype("string") == behaviour]
     rows = rows[(rows["all_complaints"] > 0).to_numpy(dtype=bool)]
@@ -517,6 +523,17 @@ def facts(
     (``table``, ``tags``). ``thin`` is True when the lender has fewer
     complaints than ``site["min_lender_complaints"]``; ``narratives_thin`` when it has
     fewer than MIN_NARRATIVES published narratives.
+
+    What the templates may claim: ``market["year"]`` is the last complete, settled year
+    (every month covered in ``date_coverage``), ``market["prev"]`` the year before only
+    when it is complete too, else ``market["prev_reason"]`` says why not ("not_covered",
+    "before_data"); ``market["peak"]`` and ``market["top_behaviours"]``,
+    ``products_top``, ``states_top`` and each family's ``forms`` carry a leader answer
+    (``kind``: leader, tie, zero, none); ``market["span_gaps"]`` says the data's span
+    holds months not fully covered. Each family's ``trend`` compares two complete,
+    consecutive years or gives a ``reason``; ``quoted_in`` lists narratives of the family
+    already quoted in an earlier section, ``labelled`` those the form label alone ties
+    to it. ``spikes["latest"]`` is the first of :func:`claims.latest_first`.
     """
     cells = _Cells(tables)
     lenders = tables["lenders"]
