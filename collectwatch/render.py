@@ -334,6 +334,7 @@ class Pages:
                 url=lambda t: relative(page, t),
                 csv=csv_path,
                 embed_url=self.common["site"]["base_url"] + embed,
+                data_as_of=self.common["data_as_of"],
             )
         )
 

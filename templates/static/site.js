@@ -62,6 +62,108 @@
     plots.forEach(draw);
   }
 
+  // Images a journalist can reuse: the chart with its title, source and data date drawn
+  // in, made in the browser from the site's own plotly.js (nothing leaves the page).
+  function plain(text) {  // Plotly reads a few HTML tags in text; a title may hold none
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  var CRC = (function () {
+    var t = [], c, n, k;
+    for (n = 0; n < 256; n++) {
+      c = n;
+      for (k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      t[n] = c >>> 0;
+    }
+    return t;
+  })();
+
+  function crc32(bytes) {
+    var c = 0xffffffff;
+    for (var i = 0; i < bytes.length; i++) c = CRC[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  }
+
+  // A PNG keeps its title and source as iTXt (UTF-8 text) chunks too, so the file says
+  // what it shows.
+  function pngWithText(dataUrl, fields) {
+    var bin = atob(dataUrl.split(",")[1]);
+    var png = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) png[i] = bin.charCodeAt(i);
+    var chunks = [];
+    Object.keys(fields).forEach(function (key) {
+      // keyword, NUL, no compression (0, 0), no language or translated keyword (NUL, NUL)
+      var text = unescape(encodeURIComponent(key + "\0\0\0\0\0" + fields[key]));
+      var body = new Uint8Array(4 + text.length);
+      body.set([0x69, 0x54, 0x58, 0x74]);  // "iTXt"
+      for (var j = 0; j < text.length; j++) body[4 + j] = text.charCodeAt(j);
+      var chunk = new Uint8Array(12 + text.length);
+      var view = new DataView(chunk.buffer);
+      view.setUint32(0, text.length);
+      chunk.set(body, 4);
+      view.setUint32(8 + text.length, crc32(body));
+      chunks.push(chunk);
+    });
+    var cut = 33;  // signature (8) + IHDR chunk (25)
+    var size = png.length + chunks.reduce(function (n, c) { return n + c.length; }, 0);
+    var out = new Uint8Array(size), at = cut;
+    out.set(png.subarray(0, cut));
+    chunks.forEach(function (c) { out.set(c, at); at += c.length; });
+    out.set(png.subarray(cut), at);
+    return new Blob([out], { type: "image/png" });
+  }
+
+  function saveImage(div, format) {
+    var title = div.getAttribute("data-title"), credit = div.getAttribute("data-credit");
+    return loadPlotly().then(function (Plotly) {
+      var layout = JSON.parse(JSON.stringify(div.layout));
+      var margin = layout.margin || {};
+      layout.margin = { l: margin.l || 8, r: margin.r || 8, t: (margin.t || 24) + 72, b: margin.b || 8 };
+      layout.title = {
+        text: "<b>" + plain(title) + "</b><br><span style=\"font-size:11px\">" + plain(credit) + "</span>",
+        x: 0.01, xanchor: "left", y: 0.98, yanchor: "top", font: { size: 17, color: "#222" }
+      };
+      layout.paper_bgcolor = "#ffffff";
+      layout.font = Object.assign({}, layout.font, { color: "#444" });
+      var height = (layout.height || div.clientHeight || 400) + 72;
+      return Plotly.toImage({ data: div.data, layout: layout }, { format: format, width: 960, height: height });
+    }).then(function (url) {
+      var blob = format === "png" ? pngWithText(url, { Title: title, Source: credit }) : null;
+      var a = document.createElement("a");
+      a.href = blob ? URL.createObjectURL(blob) : url;
+      a.download = div.getAttribute("data-file") + "." + format;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    });
+  }
+
+  document.querySelectorAll(".chart .download-image").forEach(function (btn) {
+    btn.closest(".image-downloads").hidden = false;
+    btn.addEventListener("click", function () {
+      var div = btn.closest(".chart").querySelector(".plot[data-figure]");
+      draw(div);
+      var wait = function () {
+        return div.getAttribute("data-rendered") ? saveImage(div, btn.getAttribute("data-format"))
+          : new Promise(function (r) { setTimeout(r, 50); }).then(wait);
+      };
+      wait();
+    });
+  });
+
+  // A permalink (#chart-id) draws its chart at once, however far down the page it is.
+  function openLinked() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var fig = id && document.getElementById(id);
+    if (fig && fig.classList.contains("chart")) {
+      var div = fig.querySelector(".plot[data-figure]");
+      if (div) draw(div);
+      fig.scrollIntoView();
+    }
+  }
+  window.addEventListener("hashchange", openLinked);
+  openLinked();
+
   // Chart ↔ table toggle.
   document.querySelectorAll(".chart .toggle-table").forEach(function (btn) {
     btn.hidden = false;
