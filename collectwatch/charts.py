@@ -715,7 +715,7 @@ def family_trend(
     else:
         lead["tied"] = [names[f] for f in lead["tied"]]
         summary = _no_leader(lead, text, lang)
-    return _time_chart(
+    chart = _time_chart(
         chart_id,
         title,
         summary,
@@ -728,6 +728,72 @@ def family_trend(
         _t(text, lang, "charts", "family_trend", "y"),
         facts,
     )
+    chart["figure"] = _small_multiples(chart["figure"], text, lang)
+    return chart
+
+
+PANEL_PX = 118  # height of one small-multiple panel
+PANEL_COLUMNS = 1  # a phone is too narrow for two panels with their names
+
+
+def _small_multiples(figure: dict, text: dict, lang: str) -> dict:
+    """One panel per line of a monthly figure, each with its own y scale and the line's
+    name above it, on one shared time axis: seven lines on one plot hide which kind grew,
+    seven small plots show it at a glance. The shading and revision lines of the time
+    layout span every panel."""
+    traces = [t for t in figure["data"] if t.get("mode", "").startswith("lines")]
+    layout = figure["layout"]
+    rows = -(-len(traces) // PANEL_COLUMNS)
+    gap_x, gap_y = 0.08, 0.3 / max(-(-len(traces) // PANEL_COLUMNS), 1)
+    x_axis, y_axis = layout.pop("xaxis"), layout.pop("yaxis")
+    ticks = x_axis.get("tickvals") or []
+    keep = ticks
+    labels = dict(zip(ticks, x_axis.get("ticktext") or [], strict=False))
+    # The revision lines cross every panel; their labels go to the foot of the figure,
+    # where they cannot cover a panel's name.
+    annotations = [
+        {**a, "y": 0, "yanchor": "bottom"} if a.get("textangle") == -90 else a
+        for a in layout.get("annotations", [])
+    ]
+    for i, trace in enumerate(traces):
+        row, col = divmod(i, PANEL_COLUMNS)
+        k = "" if i == 0 else str(i + 1)
+        x0 = col / PANEL_COLUMNS + (gap_x / 2 if col else 0)
+        x1 = (col + 1) / PANEL_COLUMNS - (0 if col == PANEL_COLUMNS - 1 else gap_x / 2)
+        y1 = 1 - row / rows - gap_y / 2
+        y0 = 1 - (row + 1) / rows + gap_y / 2
+        trace.update(xaxis=f"x{k}", yaxis=f"y{k}", showlegend=False)
+        layout[f"xaxis{k}"] = {
+            **x_axis,
+            "domain": [round(x0, 4), round(x1, 4)],
+            "anchor": f"y{k}",
+            "tickvals": keep,
+            "ticktext": [labels[t] for t in keep],
+            **({"matches": "x"} if k else {}),
+        }
+        layout[f"yaxis{k}"] = {
+            **{key: v for key, v in y_axis.items() if key != "title"},
+            "domain": [round(max(y0, 0), 4), round(y1, 4)],
+            "anchor": f"x{k}",
+            "nticks": 4,
+        }
+        annotations.append(
+            {
+                "text": trace["name"],
+                "xref": f"x{k} domain",
+                "yref": f"y{k} domain",
+                "x": 0,
+                "y": 1,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        )
+    layout["annotations"] = annotations
+    layout["height"] = 70 + PANEL_PX * rows
+    layout["hovermode"] = "closest"
+    return {"data": traces, "layout": layout}
 
 
 def top_lenders(

@@ -383,7 +383,9 @@ def test_revisions_outside_the_range_are_not_marked(tables, taxonomy):
     chart = charts.family_trend({**tables, "family_monthly": inner}, taxonomy, "en")
     shapes = chart["figure"]["layout"]["shapes"]
     assert not [s for s in shapes if s["type"] in ("line", "rect")]
-    assert not chart["figure"]["layout"]["annotations"]
+    # Only the small multiples' panel names, no revision label.
+    notes = chart["figure"]["layout"]["annotations"]
+    assert all(a["xref"].endswith(" domain") for a in notes)
     assert TEXT["common"]["provisional_note"]["en"] not in chart["summary"]
 
 
@@ -604,3 +606,19 @@ def test_a_company_trend_starts_with_its_largest_families(built, taxonomy):
     assert min(sizes[s] for s in sizes.index if shown[s]) >= max(
         (sizes[s] for s in sizes.index if not shown[s]), default=0
     )
+
+
+def test_family_trend_is_small_multiples_one_panel_per_family(built, taxonomy):
+    # Seven lines on one plot hid which kind of conduct grew: each family gets its own
+    # panel, its own y scale and its name above it, on one shared time axis.
+    for lang in LANGS:
+        fig = built["family_trend", lang]["figure"]
+        traces = [t for t in fig["data"] if t.get("mode", "").startswith("lines")]
+        axes = [(t.get("xaxis", "x"), t.get("yaxis", "y")) for t in traces]
+        assert len(set(axes)) == len(traces) >= 2
+        layout = fig["layout"]
+        domains = [tuple(layout["yaxis" + y[1:]]["domain"]) for _, y in axes]
+        assert all(a[0] > b[1] for a, b in zip(domains, domains[1:])), domains  # no overlap
+        assert all(layout["xaxis" + x[1:]].get("matches", "x") == "x" for x, _ in axes)
+        names = {a["text"] for a in layout["annotations"] if a["xref"].endswith(" domain")}
+        assert names == {t["name"] for t in traces}
