@@ -928,6 +928,17 @@ class Helpers:
     def fname(self, fid: str) -> str:
         return self.tax["families"][fid]["name"][self.lang]
 
+    def fwords(self, fid: str) -> str:
+        """The family in the words of a sentence (taxonomy ``in_prose``, else its name)."""
+        fam = self.tax["families"][fid]
+        return (fam.get("in_prose") or fam["name"])[self.lang]
+
+    def dname(self, key: str, label: str = "") -> str:
+        """A debt type's name from the taxonomy, written for the middle of a sentence."""
+        names = {d["id"]: d["name"][self.lang] for d in self.tax.get("debt_types") or []}
+        name = names.get(key) or label
+        return name[:1].lower() + name[1:] if self.lang == "en" else name
+
     def csv(self, name: str) -> Markup:
         """Relative link from this page to data/<name>.csv."""
         return Markup(f"{self.root}data/{quote(name)}.csv")
@@ -949,7 +960,7 @@ class Helpers:
 
     def globals(self) -> dict:
         names = ["num", "pct", "interval", "times", "date", "month", "ordinal", "count", "bname"]
-        names += ["fname", "csv", "bundle", "page", "lender_page", "law"]
+        names += ["fname", "fwords", "dname", "csv", "bundle", "page", "lender_page", "law"]
         return {n: getattr(self, n) for n in names}
 
 

@@ -71,6 +71,7 @@ TAXONOMY_SCHEMA = {
             "name": LANG_TEXT,
             "seed_section?": STR,
             "general": STR,
+            "in_prose?": LANG_TEXT,
         }
     },
     "behaviours": {
