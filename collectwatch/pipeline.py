@@ -107,6 +107,7 @@ def build(
         "rows_rejected": int(sum(i["rows_rejected"] for i in result.inputs)),
         "unmapped_labels": unmapped,
         "lenders_folded": result.folds,
+        "lender_candidate_merges": result.candidate_merges,
         "coverage": claims.summary(
             coverage, result.activity, result.inputs, config.site["coverage"]
         ),

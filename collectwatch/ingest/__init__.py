@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ..progress import progress as progress_bar
 from .formats import Input, Layout, NotPlainCSV, batches, expand, layout_of, plain_csv
-from .lenders import resolve_lenders
+from .lenders import candidate_merges, resolve_lenders
 from .normalise import (
     CANONICAL,
     MATCH_EXTRAS,
@@ -33,7 +33,7 @@ from .normalise import (
     file_activity,
 )
 
-CACHE_VERSION = "4"  # bump when the canonical rows an input yields change
+CACHE_VERSION = "5"  # bump when the canonical rows an input yields change
 BATCH_ROWS = 50_000
 
 ARROW_SCHEMA = pa.schema(
@@ -68,6 +68,9 @@ class IngestResult:
     # Records read per (input, date received), every product and bucket alike (rows whose
     # date does not parse are left out): columns input (index into ``inputs``), date, rows.
     activity: pd.DataFrame
+    # Lender names that may be one company (acronym, prefix, near), for a maintainer to
+    # review; see lenders.candidate_merges. Nothing is merged from them.
+    candidate_merges: list[dict]
 
 
 def read_inputs(
@@ -107,7 +110,7 @@ def read_inputs(
             for k in ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
         ), report
     table = table[~dup].reset_index(drop=True)
-    named, folds = _resolve(table["lender_raw"], lenders, cache_dir)
+    named, folds, candidates = _resolve(table["lender_raw"], lenders, cache_dir)
     table["lender"] = named["lender"].astype("string")
     table["lender_slug"] = named["lender_slug"].astype("string")
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
@@ -121,7 +124,7 @@ def read_inputs(
     activity = activity.astype({"input": "int64", "date": "datetime64[s]", "rows": "int64"})
     activity = activity[["input", "date", "rows"]].sort_values(["input", "date"])
     return IngestResult(
-        table[CANONICAL], reports, quarantine, folds, activity.reset_index(drop=True)
+        table[CANONICAL], reports, quarantine, folds, activity.reset_index(drop=True), candidates
     )
 
 
@@ -215,15 +218,24 @@ def _match_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).reset_index(drop=True)
 
 
+def _resolve_now(raw: pd.Series, lenders: dict):
+    named, folds = resolve_lenders(raw, lenders)
+    candidates = candidate_merges(named["lender"].value_counts(), lenders["legal_suffixes"])
+    return named, folds, candidates
+
+
 def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):
-    """resolve_lenders, remembered in the cache for the same name counts and lenders.yaml.
+    """resolve_lenders and the candidate merges, remembered in the cache for the same name
+    counts and lenders.yaml.
 
     Display names depend on how often each spelling occurs, so the counts are the key.
     """
     if cache_dir is None:
-        return resolve_lenders(raw, lenders)
+        return _resolve_now(raw, lenders)
     counts = raw.value_counts().sort_index()
-    blob = json.dumps([lenders, counts.index.tolist(), counts.tolist()], ensure_ascii=False)
+    blob = json.dumps(
+        [CACHE_VERSION, lenders, counts.index.tolist(), counts.tolist()], ensure_ascii=False
+    )
     memo = cache_dir / f"lenders-{hashlib.sha256(blob.encode()).hexdigest()[:32]}.json"
     if memo.exists():
         saved = json.loads(memo.read_text(encoding="utf-8"))
@@ -231,15 +243,16 @@ def _resolve(raw: pd.Series, lenders: dict, cache_dir: Path | None):
         at = pd.Index(list(names)).get_indexer(raw)  # every name is there: same counts
         pairs = np.array(list(names.values()), dtype=object).reshape(-1, 2)[at]
         named = pd.DataFrame({"lender": pairs[:, 0], "lender_slug": pairs[:, 1]}, index=raw.index)
-        return named, saved["folds"]
-    named, folds = resolve_lenders(raw, lenders)
+        return named, saved["folds"], saved["candidates"]
+    named, folds, candidates = _resolve_now(raw, lenders)
     pairs = pd.DataFrame({"raw": raw, **named}).drop_duplicates("raw")
     columns = (pairs["raw"], pairs["lender"], pairs["lender_slug"])
     names = {r: [n, s] for r, n, s in zip(*columns, strict=True)}
     tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"names": names, "folds": folds}, ensure_ascii=False), "utf-8")
+    saved = {"names": names, "folds": folds, "candidates": candidates}
+    tmp.write_text(json.dumps(saved, ensure_ascii=False), "utf-8")
     os.replace(tmp, memo)
-    return named, folds
+    return named, folds, candidates
 
 
 def _empty() -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 
 import pandas as pd
 
@@ -92,3 +93,138 @@ def resolve_lenders(raw: pd.Series, config: dict) -> tuple[pd.DataFrame, dict[st
         folds.setdefault(name, []).append(spelling)
     folds = {k: v for k, v in folds.items() if len(v) > 1 or v[0] != k}
     return pd.DataFrame({"lender": lender, "lender_slug": lender.map(slugs)}), folds
+
+
+# Candidate merges: pairs of lender names that may be one company, for a maintainer to
+# review (and to list in data/lenders.yaml if they are). Nothing is merged from them.
+NEAR_RATIO = 0.9  # difflib ratio of the folded keys at or above which names are "near"
+NEAR_FIRST_WORD = 0.8  # and the first words of the keys at least this alike
+NEAR_WINDOW = 6  # neighbours compared in sorted order of the key, and of the reversed key
+STOP_WORDS = frozenset({"and", "of", "the"})
+
+
+def _tokens(name: str) -> list[str]:
+    """Words of a name as fold_key sees them, before legal suffixes are dropped."""
+    text = unicodedata.normalize("NFKC", name).casefold().replace("&", " and ")
+    return re.sub(r"[^\w\s]|_", " ", text).split()
+
+
+def _stages(tokens: list[str], suffixes: list[tuple[str, ...]]) -> list[list[str]]:
+    """The words, then the words with each trailing legal suffix shed in turn."""
+    stages = [tokens]
+    while len(tokens) > 1:
+        cut = next((s for s in suffixes if tuple(tokens[-len(s) :]) == s), None)
+        if cut is None or len(cut) >= len(tokens):
+            break
+        tokens = tokens[: -len(cut)]
+        stages.append(tokens)
+    return stages
+
+
+def candidate_merges(
+    counts: pd.Series,
+    legal_suffixes: list[str],
+    *,
+    near_ratio: float = NEAR_RATIO,
+    window: int = NEAR_WINDOW,
+) -> list[dict]:
+    """Pairs of names (``counts``: complaints per lender name) that may be one company.
+
+    - ``acronym``: one name is a single word of 2–6 letters that spells the initials of
+      the other's words (with or without its legal suffixes and "and/of/the"): ERC ↔
+      Enhanced Recovery Company.
+    - ``prefix``: one name's words (legal suffixes dropped) begin the other's: Navient ↔
+      Navient Solutions. The shorter one must have at least 4 letters.
+    - ``near``: the folded keys are at least ``near_ratio`` alike (difflib's ratio) and
+      their first words at least NEAR_FIRST_WORD, among each name's ``window`` neighbours
+      in sorted order of the key and of the reversed key, so a difference anywhere but at
+      both ends is found: URS Holdings ↔ URS Holding.
+
+    Every rule looks names up by a key or compares sorted neighbours, never all pairs, so
+    it stays linear in the number of names. Sorted by reason, then complaints.
+    """
+    from difflib import SequenceMatcher
+
+    counts = counts[counts.index.notna()]
+    counts = counts.groupby(level=0).sum()
+    names = [str(n) for n in counts.index]
+    total = dict(zip(names, (int(v) for v in counts.to_numpy()), strict=True))
+    keys = dict(zip(names, fold_key(pd.Series(names, dtype="string"), legal_suffixes), strict=True))
+    suffixes = sorted(
+        {tuple(_tokens(s)) for s in legal_suffixes if _tokens(s)}, key=len, reverse=True
+    )
+    found: dict[tuple[str, str], str] = {}
+
+    def add(a: str, b: str, reason: str) -> None:
+        if a == b or keys[a] == keys[b]:
+            return
+        pair = tuple(sorted((a, b), key=lambda n: (-total[n], n)))  # larger first
+        found.setdefault(pair, reason)
+
+    words = {n: _tokens(n) for n in names}
+    # acronym: initials of every multi-word name, looked up by each one-word name.
+    by_initials: dict[str, list[str]] = {}
+    for n in names:
+        for stage in _stages(words[n], suffixes):
+            for kept in (stage, [w for w in stage if w not in STOP_WORDS]):
+                if len(kept) >= 2:
+                    initials = "".join(w[0] for w in kept)
+                    by_initials.setdefault(initials, []).append(n)
+    for n in names:
+        short = keys[n].replace(" ", "")
+        if short.isalpha() and 2 <= len(short) <= 6 and len(_stages(words[n], suffixes)[-1]) == 1:
+            for other in dict.fromkeys(by_initials.get(short, [])):
+                add(n, other, "acronym")
+
+    # prefix: every shorter run of leading words of a key, looked up among the keys.
+    by_key: dict[str, list[str]] = {}
+    for n in names:
+        by_key.setdefault(keys[n], []).append(n)
+    for n in names:
+        parts = keys[n].split()
+        for k in range(1, len(parts)):
+            head = " ".join(parts[:k])
+            if sum(c.isalpha() for c in head) >= 4:
+                for other in by_key.get(head, []):
+                    add(other, n, "prefix")
+
+    # near: sorted neighbourhoods of the key and of the reversed key; the first words must
+    # be alike too, or "CCS Financial Services" would be near "KLS Financial Services".
+    bags: dict[str, Counter] = {}
+
+    def bag(text: str) -> Counter:
+        if text not in bags:
+            bags[text] = Counter(text)
+        return bags[text]
+
+    def alike(a: str, b: str, least: float) -> bool:
+        if a == b:
+            return True
+        if 2 * min(len(a), len(b)) / (len(a) + len(b)) < least:
+            return False
+        shared = sum((bag(a) & bag(b)).values())  # an upper bound of the ratio, cheaply
+        if 2 * shared / (len(a) + len(b)) < least:
+            return False
+        return SequenceMatcher(None, a, b, autojunk=False).ratio() >= least
+
+    distinct = sorted(by_key)
+    for order in (distinct, sorted(distinct, key=lambda k: k[::-1])):
+        for i, a in enumerate(order):
+            for b in order[i + 1 : i + 1 + window]:
+                first_a, first_b = a.split(" ", 1)[0], b.split(" ", 1)[0]
+                if first_a != first_b and (
+                    first_a[0] != first_b[0]
+                    and first_a[-1] != first_b[-1]
+                    or not alike(first_a, first_b, NEAR_FIRST_WORD)
+                ):
+                    continue  # a typo keeps one end of the word
+                if alike(a, b, near_ratio):
+                    add(by_key[a][0], by_key[b][0], "near")
+
+    rank = {"acronym": 0, "prefix": 1, "near": 2}
+    out = [
+        {"names": list(pair), "complaints": [total[n] for n in pair], "reason": reason}
+        for pair, reason in found.items()
+    ]
+    out.sort(key=lambda c: (rank[c["reason"]], -sum(c["complaints"]), c["names"]))
+    return out

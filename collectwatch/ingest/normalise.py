@@ -327,11 +327,15 @@ def _match_hash(data: pd.DataFrame, column: str, mask: pd.Series, fmt: str) -> p
     if column not in data:
         return pd.Series(0, index=data.index[mask], dtype="uint64")
     values = data[column][mask]
-    if column == "date_sent":
+    text = pd.util.hash_pandas_object(
+        values.str.casefold().fillna("\x00"),  # empty and missing are one value
+        index=False,
+    ).to_numpy(dtype="uint64")
+    if column == "date_sent":  # one day in any format is one value
         dates = pd.to_datetime(date_part(values), format=fmt, errors="coerce")
-        values = dates.dt.strftime("%Y-%m-%d").astype("string").fillna(values)
-    values = values.str.casefold().fillna("\x00")  # empty and missing are one value
-    return pd.util.hash_pandas_object(values, index=False).astype("uint64")
+        days = pd.util.hash_pandas_object(dates, index=False).to_numpy(dtype="uint64")
+        text = np.where(dates.notna().to_numpy(), days, text)
+    return pd.Series(text, index=values.index, dtype="uint64")
 
 
 def _header_name(layout: Layout, canon: str) -> str:
