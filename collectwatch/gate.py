@@ -1,7 +1,8 @@
 """Two build reports → go or no-go for publishing (``python -m collectwatch.gate``).
 
 The nightly workflow runs this between building and deploying, so a broken export (a
-truncated download, a changed format that rejects most rows) never replaces a good site.
+truncated download, a changed format that rejects most rows) never replaces a good site,
+and a site past the host's limits (GitHub Pages: 1 GB a site) is never sent to it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,26 @@ import json
 import sys
 from pathlib import Path
 
+MAX_BYTES = 900_000_000  # under GitHub Pages' 1 GB, with room for a night's growth
+MAX_FILES = 100_000
 
-def problems(previous: dict, current: dict, *, max_shrink: float, max_rejected: float) -> list:
+
+def problems(
+    previous: dict,
+    current: dict,
+    *,
+    max_shrink: float,
+    max_rejected: float,
+    max_bytes: int = MAX_BYTES,
+    max_files: int = MAX_FILES,
+) -> list:
     """Reasons not to publish ``current`` after ``previous`` (an empty list means go)."""
     found = []
+    size = current.get("site") or {}
+    if size.get("bytes", 0) > max_bytes:
+        found.append(f"the site is {size['bytes']:,} bytes, more than {max_bytes:,}")
+    if size.get("files", 0) > max_files:
+        found.append(f"the site has {size['files']:,} files, more than {max_files:,}")
     before, now = previous.get("complaints"), current["complaints"]
     if before and now < before * (1 - max_shrink):
         drop = 1 - now / before
@@ -39,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("current", type=Path, help="build-report.json of the new build")
     p.add_argument("--max-shrink", type=float, default=0.02)
     p.add_argument("--max-rejected", type=float, default=0.001)
+    p.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest site to publish")
+    p.add_argument("--max-files", type=int, default=MAX_FILES, help="most files to publish")
     args = p.parse_args(argv)
     try:
         previous = (
@@ -48,7 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, json.JSONDecodeError) as exc:
         print(f"error: cannot read a build report: {exc}", file=sys.stderr)
         return 2
-    found = problems(previous, current, max_shrink=args.max_shrink, max_rejected=args.max_rejected)
+    found = problems(
+        previous,
+        current,
+        max_shrink=args.max_shrink,
+        max_rejected=args.max_rejected,
+        max_bytes=args.max_bytes,
+        max_files=args.max_files,
+    )
     if found:
         print("error: not publishing: " + "; ".join(found), file=sys.stderr)
         return 2

@@ -592,6 +592,7 @@ def write_site(
             target.write_bytes(data)
         if search:
             index_for_search(tmp)
+        report["site"] = site_size(tmp)
         now = time.perf_counter()
         report["timings"] = {
             **timings,
@@ -605,6 +606,13 @@ def write_site(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def site_size(folder: Path) -> dict:
+    """Bytes and files of a written site (the build report itself not counted), which the
+    publish gate checks against the host's limits."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return {"bytes": sum(p.stat().st_size for p in files), "files": len(files) + 1}
 
 
 def index_for_search(folder: Path) -> None:
