@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help site real test lint format eval bench bench-spikes demo clean
+.PHONY: help site real test lint format eval bench bench-spikes demo clean audit plotly-bundle
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ bench: $(STAMP) ## Benchmarks at scale; writes docs/benchmarks.md (not part of m
 
 bench-spikes: $(STAMP) ## Only the spike rule's false alarms and power (its docs/benchmarks.md section)
 	$(PY) benchmarks/spikes.py
+
+audit: $(STAMP) ## Lighthouse (mobile) and page weight of key pages; docs/benchmarks.md (needs Node)
+	cd tools/audit && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(PY) benchmarks/audit.py
+
+plotly-bundle: ## Rebuild the site's partial plotly.js from pinned npm packages (needs Node)
+	tools/plotly-bundle/build.sh
 
 clean: ## Remove build output and caches
 	rm -rf site out .cache .pytest_cache
