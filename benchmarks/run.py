@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import resource
 import shutil
 import signal
@@ -1077,6 +1078,14 @@ def summary(results: dict) -> str:
     return "\n".join(lines)
 
 
+def kept_sections(text: str) -> str:
+    """The sections other benchmarks own (between ``<!-- name:start -->`` and
+    ``<!-- name:end -->``, as ``make audit`` and the spike benchmark write them), kept when
+    this report is rewritten."""
+    found = re.findall(r"\n?(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", text, flags=re.S)
+    return "".join("\n" + block + "\n" for block, _ in found)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
@@ -1118,7 +1127,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(tempfile.mkstemp(prefix="benchmarks-smoke-", suffix=".md")[1]) if args.smoke else DOC
     )
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(markdown(results), encoding="utf-8")
+    kept = kept_sections(doc.read_text(encoding="utf-8")) if doc.exists() else ""
+    doc.write_text(markdown(results) + kept, encoding="utf-8")
     if not args.smoke:  # the spike rule's false alarms and power: its own section
         import spikes
 
