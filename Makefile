@@ -35,8 +35,10 @@ format: $(STAMP) ## Apply ruff's formatting and fixable lint
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-eval: $(STAMP) ## Measure the narrative rules against CFPB labels in the real samples
-	$(PY) -m collectwatch.evaluate ../shared/data/real/cfpb/*.csv
+# make eval: the text rules against the gold set (data/gold; rewrites data/gold/agreement.json
+# and data/gold/results.json, which the methodology page shows) and against the CFPB labels.
+eval: $(STAMP) ## Score the text rules: gold set (writes data/gold/results.json), CFPB labels
+	$(PY) -m collectwatch.evaluate --gold --write ../shared/data/real/cfpb/*.csv
 
 demo: $(STAMP) ## Regenerate the synthetic demo data
 	$(PY) data/demo/generate.py

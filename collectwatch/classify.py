@@ -28,21 +28,49 @@ from .text import published, to_simplified_series
 TAG_COLUMNS = ["source", "complaint_id", "behaviour", "family", "rule", "kind", "span"]
 LABEL_RULE = "label"
 
-# A negation (or a condition: "until it was paid") this close before a match cancels it
-# ("they never threatened me"). Kept short (at most two words, or two characters in Chinese,
-# and never across punctuation) so that "I did not pay because they threatened me" still
-# counts as a threat.
-NEGATION = {
+# Negation, conditions, fears and questions. A match is cancelled when a cue stands before
+# it in the same clause: "nobody threatened to sue me or have me arrested", "if they call my
+# employer I will lose my job", "I'm afraid they will sue", "can they garnish my wages?",
+# "我担心他们会爆通讯录" (docs/annotation.md §3.4–3.5). The cue's scope runs to the end of its
+# clause: to punctuation, a conjunction that opens a new clause ("because", "but", 但是, 就)
+# or a new subject ("… if I don't pay they will sue me": the threat is the collector's, and
+# counts). A subject right after the cue is the cue's own ("if they call my boss").
+# RE2 (used by pyarrow) has no look-around, so clause ends are first marked with a form feed
+# that the scope may not cross; the marks are taken out again before the rule itself runs.
+CLAUSE_MARK = "\f"
+CLAUSE_BREAKS = {
     "en": (
-        r"\b(?:never|not|no\s+one|nobody|didn't|did\s+not|don't|do\s+not|doesn't|does\s+not"
-        r"|hasn't|has\s+not|haven't|have\s+not|wasn't|was\s+not|weren't|were\s+not|won't"
-        r"|wouldn't|without|until|unless|if)(?:\s+[\w']+){0,2}?\s*"
+        r"\b(?:but|because|since|so|although|though|however|yet|then|when|whenever|while|"
+        r"after|before|whereas|except|which|who|they|he|she|we|I|you|it|this\s+company|"
+        r"the\s+(?:collector|agency|company|caller|rep|representative|agent|lender))\b"
     ),
-    "zh": r"(?:没有|从未|并未|并没有|从来没有|不曾|未曾|没)[^，。！？,.!?\s]{0,2}",
+    "zh": r"但是|但|可是|然而|却|因为|所以|于是|结果|然后|就|他们|她们|他|她|对方|催收|平台|客服",
 }
-
-# RE2 (used by pyarrow) has no look-behind, so negation is applied as a second pass: remove
-# every negated occurrence, then see whether the pattern still matches what is left.
+_SUBJECT = {
+    "en": r"(?:they|he|she|we|I|you|it|the\s+\w+)",
+    "zh": r"(?:他们|她们|他|她|对方|催收|平台)",
+}
+_CUES = {
+    "en": (
+        r"\b(?:never|not|no|nobody|no\s+one|neither|nor|none|without|until|unless|if|whether|"
+        r"afraid|worried|worry|worries|fear|fears|feared|"
+        r"(?:did|do|does|has|have|had|was|were|is|are|would|could|should|wo|ca|must)n['’]?t|"
+        r"n['’]t|cannot)\b"
+        r"|(?:^|[.!?]\s*)(?:can|could|may|might|will|would|is\s+it|are\s+they|do\s+they|does)\b"
+    ),
+    "zh": (
+        r"没有|从未|并未|从来没有|从没|不曾|未曾|无人|没人|"
+        r"担心|害怕|怕|如果|假如|要是|万一|是否|能否|会不会|可不可以|能不能|有没有"
+    ),
+}
+SCOPE_CHARS = {"en": 120, "zh": 20}  # the longest clause a cue reaches over
+NEGATION = {
+    lang: (
+        f"(?:{_CUES[lang]})(?:\\s*{CLAUSE_MARK}{_SUBJECT[lang]})?"
+        f"[^.,;:!?()\\n{CLAUSE_MARK}，。；：！？、]{{0,{SCOPE_CHARS[lang]}}}?"
+    )
+    for lang in _CUES
+}
 
 
 class Rule(NamedTuple):
@@ -53,6 +81,8 @@ class Rule(NamedTuple):
     lang: str
     pattern: str  # case-insensitive RE2 pattern
     negated: str | None  # the pattern preceded by a negation, for negatable rules
+    breaks: str | None  # where clauses end, marked before ``negated`` runs
+    silent: bool  # a rule of a label-only behaviour: it runs (to let others yield) but tags nothing
 
 
 def normalise_label(s: pd.Series) -> pd.Series:
@@ -92,10 +122,20 @@ def label_table(taxonomy: dict, where: str = "data/taxonomy.yaml") -> pd.DataFra
     return labels
 
 
+def text_behaviours(taxonomy: dict) -> set[str]:
+    """Behaviours the site reads from complaint text: all but those marked ``text: false``
+    (their rules were not precise enough on the gold set; they come from labels only)."""
+    return {b for b, v in taxonomy["behaviours"].items() if v.get("text", True)}
+
+
 def compile_rules(taxonomy: dict, where: str = "data/taxonomy.yaml") -> list[Rule]:
-    """Check and prepare the narrative rules; a bad pattern is a UserError naming the rule."""
+    """Check and prepare the narrative rules; a bad pattern is a UserError naming the rule.
+
+    Rules of a behaviour marked ``text: false`` come back ``silent``: they still run, so that
+    another behaviour can yield to them (``yields_to``), but their tags are dropped."""
     rules, seen = [], set()
     probe = pa.array([""], pa.string())
+    from_text = text_behaviours(taxonomy)
     for i, raw in enumerate(taxonomy["narrative_rules"]):
         rid, lang = raw["id"], raw["lang"]
         if rid in seen:
@@ -119,7 +159,9 @@ def compile_rules(taxonomy: dict, where: str = "data/taxonomy.yaml") -> list[Rul
                 raise UserError(
                     f"{where}: narrative_rules[{i}] ({rid}) pattern is not valid RE2: {exc}"
                 ) from None
-        rules.append(Rule(rid, raw["behaviour"], lang, pattern, negated))
+        breaks = "(?i)" + CLAUSE_BREAKS[lang] if negated else None
+        silent = raw["behaviour"] not in from_text
+        rules.append(Rule(rid, raw["behaviour"], lang, pattern, negated, breaks, silent))
     return rules
 
 
@@ -181,8 +223,9 @@ def _label_tags(df: pd.DataFrame, taxonomy: dict, index: dict[str, int]) -> _Tag
     return _Tags(pos, beh[take], np.full(len(pos), -1), span.to_numpy(dtype=object)[take])
 
 
-def _texts(df: pd.DataFrame, lang: str) -> tuple[np.ndarray, pa.Array]:
-    """Positions and text of the rows with a narrative in ``lang`` (Simplified for zh)."""
+def _texts(df: pd.DataFrame, lang: str, context: str | None = None) -> tuple[np.ndarray, pa.Array]:
+    """Positions and text of the rows with a narrative in ``lang`` (Simplified for zh);
+    with ``context`` (an RE2 pattern), only the texts that match it."""
     if "narrative" not in df or "language" not in df:
         return np.array([], dtype=np.int64), pa.array([], pa.string())
     narrative = df["narrative"].astype("str")
@@ -196,7 +239,11 @@ def _texts(df: pd.DataFrame, lang: str) -> tuple[np.ndarray, pa.Array]:
     arrow = pa.array(texts.array)
     if isinstance(arrow, pa.ChunkedArray):
         arrow = arrow.combine_chunks()
-    return pos, arrow.cast(pa.large_string())
+    arrow = arrow.cast(pa.large_string())
+    if context and len(arrow):
+        keep = np.flatnonzero(_true(pc.match_substring_regex(arrow, "(?i)" + context)))
+        pos, arrow = pos[keep], arrow.take(keep)
+    return pos, arrow
 
 
 def _true(mask) -> np.ndarray:
@@ -210,7 +257,9 @@ def _apply_rule(rule: Rule, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return idx, np.zeros(0, object)
     hits = texts.take(idx)
     if rule.negated:
-        hits = pc.replace_substring_regex(hits, rule.negated, " ")
+        marked = pc.replace_substring_regex(hits, rule.breaks, CLAUSE_MARK + r"\0")
+        unmarked = pc.replace_substring_regex(marked, rule.negated, " ")
+        hits = pc.replace_substring(unmarked, CLAUSE_MARK, "")
         keep = np.flatnonzero(_true(pc.match_substring_regex(hits, rule.pattern)))
         idx, hits = idx[keep], hits.take(keep)
     span_pattern = rule.pattern.replace("(?i)", "(?i)(?P<span>", 1) + ")"
@@ -240,7 +289,9 @@ def _behaviour_pass(
 CHUNK_ROWS = 50_000  # complaints per round of text rules: bounds the memory of the copies
 
 
-def _text_tags(df: pd.DataFrame, rules: list[Rule], index: dict[str, int]) -> _Tags:
+def _text_tags(
+    df: pd.DataFrame, rules: list[Rule], index: dict[str, int], contexts: dict[str, str]
+) -> _Tags:
     groups: dict[str, dict[str, list[tuple[int, Rule]]]] = {}
     for i, r in enumerate(rules):
         groups.setdefault(r.lang, {}).setdefault(r.behaviour, []).append((i, r))
@@ -252,7 +303,7 @@ def _text_tags(df: pd.DataFrame, rules: list[Rule], index: dict[str, int]) -> _T
             part = df.iloc[start : start + CHUNK_ROWS]
             jobs = []
             for lang, by_behaviour in groups.items():
-                pos, texts = _texts(part, lang)
+                pos, texts = _texts(part, lang, contexts.get(lang))
                 if len(texts):
                     jobs += [(g, texts, pos + start, index[b]) for b, g in by_behaviour.items()]
             found += [t for done in pool.map(lambda job: _behaviour_pass(*job), jobs) for t in done]
@@ -297,6 +348,27 @@ def _drop_unspecified(tags: _Tags, taxonomy: dict) -> _Tags:
     return tags.keep(~drop)
 
 
+def _drop_yielding(tags: _Tags, taxonomy: dict, silent: np.ndarray) -> _Tags:
+    """Apply ``yields_to``, then drop the tags of silent (label-only) rules.
+
+    A text tag of behaviour B is dropped when the same complaint has a text tag (silent or
+    not) of a behaviour that B ``yields_to``: one reason per disputed debt ("not mine because
+    my identity was stolen" is identity theft only), no unspecified legal action beside an
+    improper suit (docs/annotation.md §3.10, §4.4).
+    """
+    ids = list(taxonomy["behaviours"])
+    text = tags.rule >= 0
+    drop = np.zeros(len(tags.pos), bool)
+    for b, spec in taxonomy["behaviours"].items():
+        over = [ids.index(x) for x in spec.get("yields_to", [])]
+        if not over:
+            continue
+        stronger = np.unique(tags.pos[text & np.isin(tags.beh, over)])
+        drop |= text & (tags.beh == ids.index(b)) & np.isin(tags.pos, stronger)
+    drop |= text & silent[np.maximum(tags.rule, 0)]
+    return tags.keep(~drop)
+
+
 def _behaviour_lists(n: int, pos: np.ndarray, beh: np.ndarray, ids: list[str]):
     """Per row, the distinct behaviour ids; ``pos``/``beh`` sorted by (pos, beh)."""
     first = np.ones(len(pos), bool)
@@ -330,8 +402,11 @@ def classify(df: pd.DataFrame, taxonomy: dict) -> tuple[pd.DataFrame, pd.DataFra
     ids = list(taxonomy["behaviours"])
     index = {b: i for i, b in enumerate(ids)}
 
-    tags = _Tags.concat([_label_tags(df, taxonomy, index), _text_tags(df, rules, index)])
+    contexts = taxonomy.get("text_context", {})
+    text = _text_tags(df, rules, index, contexts)
+    tags = _Tags.concat([_label_tags(df, taxonomy, index), text])
     tags = _drop_unspecified(tags, taxonomy)
+    tags = _drop_yielding(tags, taxonomy, np.array([r.silent for r in rules] + [False], bool))
     # Sorted by complaint, then taxonomy order, then labels before text (rule -1 first), so
     # the source's own word reads first; a rule tags a complaint with a behaviour once.
     tags = tags.keep(np.lexsort((tags.rule, tags.beh, tags.pos)))

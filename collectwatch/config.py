@@ -80,6 +80,8 @@ TAXONOMY_SCHEMA = {
             "name": LANG_TEXT,
             "description": LANG_TEXT,
             "law?": OPT_STR,
+            "text?": (bool,),
+            "yields_to?": [STR],
         }
     },
     "labels": [
@@ -100,6 +102,7 @@ TAXONOMY_SCHEMA = {
             "note?": STR,
         }
     ],
+    "text_context?": {"*": STR},
     "channels?": [{"id": STR, "lang": STR, "pattern": STR, "name": LANG_TEXT}],
     "harm?": [{"id": STR, "lang": STR, "pattern": STR, "name": LANG_TEXT}],
     "debt_types?": [{"id": STR, "name": LANG_TEXT, "sub_products": [STR]}],
@@ -201,6 +204,10 @@ def cross_check_taxonomy(tax: dict, where: str) -> None:
             raise UserError(f"{where}: labels[{i}].behaviour is unknown: {lab['behaviour']!r}")
         if lab["era"] not in eras:
             raise UserError(f"{where}: labels[{i}].era is unknown: {lab['era']!r}")
+    for bid, b in tax["behaviours"].items():
+        for other in b.get("yields_to", []):
+            if other not in tax["behaviours"]:
+                raise UserError(f"{where}: behaviours.{bid}.yields_to names unknown {other!r}")
     for i, rule in enumerate(tax["narrative_rules"]):
         if rule["behaviour"] not in tax["behaviours"]:
             raise UserError(

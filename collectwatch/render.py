@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from . import articles, casestudy, charts, claims, exports, fmt, paths
 from .errors import UserError
-from .evaluate import MIN_SUPPORT
+from .evaluate import MIN_SUPPORT, read_gold_results
 
 LANGS = ("en", "zh")
 
@@ -430,6 +430,7 @@ class Pages:
             "methodology.html",
             title=self.ui["nav_methodology"],
             evaluation=evaluation,
+            gold=read_gold_results(),  # committed by `make eval`: the build never reads ../shared
             crosswalk=crosswalk,
             prose=self.prose("methodology"),
             min_support=MIN_SUPPORT,

@@ -57,8 +57,10 @@ LABELS = [
 WEIGHTS = [0.2, 0.1, 0.3, 0.1, 0.1, 0.05, 0.15]
 STATES = ["CA", "TX", "NY", "FL", "OH", "GA"]
 # One narrative that describes both frequent calls and telling the consumer's employer.
+# The harassing-contact words are an early-morning call: repeated calls are taken from labels
+# only (their text rules fell short on the gold set), so they give no quote.
 BOTH = (
-    "They called me ten times a day for weeks. Then they called my employer and told my "
+    "They called me at 6 a.m. every day for weeks. Then they called my employer and told my "
     "boss about the debt, which was humiliating."
 )
 HOLE = ("2019-03-01", "2019-08-31")  # no rows of any product at all
@@ -287,7 +289,7 @@ def test_a_narrative_quoted_earlier_is_not_reported_missing(holed, config, lang)
         "None of the published narratives" if lang == "en" else "公开的投诉文字中没有发现这类描述"
     )
     also = "The narrative quoted in 4.1" if lang == "en" else "第4.1节引用的投诉文字"
-    assert "ten times a day" in s41
+    assert "at 6 a.m. every day" in s41
     assert none not in s43 and also in s43
     # Where no narrative of the lender is tagged with the family, "none" is still right.
     assert not f["families"]["abuse_threats"]["quoted_in"]

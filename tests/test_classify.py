@@ -15,7 +15,7 @@ from collectwatch import paths
 from collectwatch.classify import classify, crosswalk, label_era, unmapped_labels
 from collectwatch.config import TAXONOMY_SCHEMA, cross_check_taxonomy, load_taxonomy, read_yaml
 from collectwatch.errors import UserError
-from collectwatch.evaluate import evaluate, format_report
+from collectwatch.evaluate import evaluate, every_rule, format_report
 
 REAL_CFPB = paths.REAL_DATA / "cfpb"
 
@@ -74,6 +74,13 @@ def frame(*rows: dict) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def taxonomy():
     return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def rules(taxonomy):
+    """The taxonomy with every narrative rule switched on, label-only behaviours included
+    (``text: false`` silences a rule on the site; its pattern is still tested here)."""
+    return every_rule(taxonomy)
 
 
 @pytest.fixture(scope="module")
@@ -351,34 +358,46 @@ def test_traditional_and_simplified_chinese_give_identical_tags(taxonomy):
         ("This is not my debt and I already paid it.", "en", {"debt_not_mine", "debt_paid"}),
         ("They never sent validation of the debt.", "en", {"validation_notice"}),
         ("They threatened to sue me.", "en", {"threatened_lawsuit"}),
-        ("每天打几十个电话，呼死你", "zh", {"repeated_contact"}),
-        ("冒充公检法，说我要坐牢", "zh", {"impersonated_official", "threatened_arrest"}),
+        ("催收每天打几十个电话，呼死你", "zh", {"repeated_contact"}),
+        ("催收冒充公检法，说我要坐牢", "zh", {"impersonated_official", "threatened_arrest"}),
         (
             "暴力催收，爆通讯录，辱骂我",
             "zh",
             {"threats_other", "told_third_party", "abusive_language"},
         ),
-        ("要求平台停止骚扰", "zh", {"harassment_other"}),
+        ("逾期后要求平台停止骚扰", "zh", {"harassment_other"}),
     ],
 )
-def test_narratives_are_tagged_in_english_and_chinese(taxonomy, text, language, expected):
-    assert set(text_tags(taxonomy, text, language)["behaviour"]) == expected
+def test_narratives_are_tagged_in_english_and_chinese(rules, text, language, expected):
+    assert set(text_tags(rules, text, language)["behaviour"]) == expected
 
 
-def test_a_negation_cancels_the_match(taxonomy):
-    assert text_tags(taxonomy, "To be fair, they never threatened me.").empty
-    assert text_tags(taxonomy, "他们并没有威胁我", "zh").empty
-    assert set(text_tags(taxonomy, "They threatened to have me arrested.")["behaviour"]) == {
+def test_label_only_behaviours_are_not_read_from_text(taxonomy, rules):
+    text = "They call me every day and I already paid this debt."
+    assert {"repeated_contact", "debt_paid"} <= set(text_tags(rules, text)["behaviour"])
+    assert not taxonomy["behaviours"]["repeated_contact"].get("text", True)
+    assert text_tags(taxonomy, text).empty  # both are taken from labels only
+
+
+def test_chinese_rules_read_only_texts_about_a_debt(rules):
+    assert text_tags(rules, "客服辱骂我，商品质量太差", "zh").empty  # a shopping complaint
+    assert set(text_tags(rules, "催收辱骂我", "zh")["behaviour"]) == {"abusive_language"}
+
+
+def test_a_negation_cancels_the_match(rules):
+    assert text_tags(rules, "To be fair, they never threatened me.").empty
+    assert text_tags(rules, "他们并没有威胁我", "zh").empty
+    assert set(text_tags(rules, "They threatened to have me arrested.")["behaviour"]) == {
         "threatened_arrest"
     }
     # A negation further back does not cancel a later threat.
     assert "threats_other" in set(
-        text_tags(taxonomy, "I did not pay because they threatened me.")["behaviour"]
+        text_tags(rules, "I did not pay because they threatened me.")["behaviour"]
     )
 
 
-def test_text_tags_carry_the_rule_and_the_matched_words(taxonomy):
-    tags = text_tags(taxonomy, "For weeks they called me 8 times a day.")
+def test_text_tags_carry_the_rule_and_the_matched_words(rules):
+    tags = text_tags(rules, "For weeks they called me 8 times a day.")
     assert tags[["behaviour", "rule", "kind", "span"]].values.tolist() == [
         ["repeated_contact", "en_calls_per_day", "text", "8 times a day"]
     ]
@@ -387,14 +406,15 @@ def test_text_tags_carry_the_rule_and_the_matched_words(taxonomy):
     ]
 
 
-def test_a_vague_word_inside_a_specific_match_is_not_counted_twice(taxonomy):
-    assert set(text_tags(taxonomy, "They threatened to sue me.")["behaviour"]) == {
+def test_a_vague_word_inside_a_specific_match_is_not_counted_twice(rules):
+    assert set(text_tags(rules, "They threatened to sue me.")["behaviour"]) == {
         "threatened_lawsuit"
     }
     # ...but an independent vague mention stays.
-    assert set(
-        text_tags(taxonomy, "They threatened me. Then they called my boss.")["behaviour"]
-    ) == {"threats_other", "contacted_employer"}
+    assert set(text_tags(rules, "They threatened me. Then they called my boss.")["behaviour"]) == {
+        "threats_other",
+        "contacted_employer",
+    }
 
 
 def test_rules_only_read_narratives_in_their_language(taxonomy):
@@ -402,7 +422,7 @@ def test_rules_only_read_narratives_in_their_language(taxonomy):
     assert text_tags(taxonomy, "威胁", "en").empty
 
 
-def test_behaviours_are_distinct_in_taxonomy_order_and_empty_when_none(taxonomy):
+def test_behaviours_are_distinct_in_taxonomy_order_and_empty_when_none(rules):
     df = frame(
         {
             "issue": "Communication tactics",
@@ -412,7 +432,7 @@ def test_behaviours_are_distinct_in_taxonomy_order_and_empty_when_none(taxonomy)
         {"narrative": "I have a question about my statement."},
         {},
     )
-    out, tags = classify(df, taxonomy)
+    out, tags = classify(df, rules)
     assert out["behaviours"].tolist() == [["repeated_contact", "threatened_arrest"], [], []]
     first = tags[tags["complaint_id"] == "0"]
     assert first[["behaviour", "kind"]].values.tolist() == [
@@ -452,14 +472,14 @@ def test_evaluation_on_the_real_samples_is_self_consistent(taxonomy, real):
     assert "nan" not in report.lower()
 
 
-def test_the_demo_chinese_complaints_get_behaviour_tags(taxonomy):
+def test_the_demo_chinese_complaints_get_behaviour_tags(rules):
     from collectwatch import paths
     from collectwatch.config import load_config
     from collectwatch.ingest import read_inputs
 
     config = load_config()
     result = read_inputs([str(paths.DEMO / "heimao_demo.csv")], config.sources, config.lenders)
-    tagged, tags = classify(result.table, taxonomy)
+    tagged, tags = classify(result.table, rules)
     assert (tagged["behaviours"].list.len() > 0).mean() > 0.8
     assert {"harassment_other", "told_third_party", "impersonated_official"} <= set(
         tags["behaviour"]
@@ -467,10 +487,10 @@ def test_the_demo_chinese_complaints_get_behaviour_tags(taxonomy):
     assert (tags["kind"] == "text").all() and tags["span"].str.len().gt(0).all()
 
 
-def test_text_rules_give_the_same_tags_in_chunks_of_any_size(taxonomy, real, monkeypatch):
-    whole, whole_tags = classify(real, taxonomy)
+def test_text_rules_give_the_same_tags_in_chunks_of_any_size(rules, real, monkeypatch):
+    whole, whole_tags = classify(real, rules)
     assert (whole_tags["kind"] == "text").sum() > 100  # the narratives do get text tags
     monkeypatch.setattr(classify_module, "CHUNK_ROWS", 97)
-    chunked, chunked_tags = classify(real, taxonomy)
+    chunked, chunked_tags = classify(real, rules)
     pd.testing.assert_frame_equal(whole_tags, chunked_tags)
     pd.testing.assert_frame_equal(whole, chunked)
