@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import claims
-from .classify import normalise_label
+from .classify import TAG_COLUMNS, normalise_label
 from .errors import UserError
 from .text import published, to_simplified_series
 
@@ -1180,6 +1180,62 @@ def taxonomy_changes(taxonomy: dict) -> pd.DataFrame:
     )
 
 
+TEXT_TAG_COLUMNS = [
+    "source",
+    "complaint_id",
+    "lender",
+    "lender_slug",
+    "date_received",
+    "language",
+    "behaviour",
+    "family",
+    "rule",
+    "matched",
+]
+
+
+def text_tags(table: pd.DataFrame, tags: pd.DataFrame, taxonomy: dict) -> pd.DataFrame:
+    """The evidence read from complaint text, one row per (complaint, behaviour, rule).
+
+    ``table`` is the classified complaint table, ``tags`` classify's long tags table. Keeps
+    the text tags (``kind == "text"``) of complaints whose narrative is published
+    (:func:`text.published`) and adds who and when: columns :data:`TEXT_TAG_COLUMNS`, where
+    ``matched`` is the words the rule matched (Simplified for Chinese, as the rules read
+    it). The narrative itself is not copied: the CFPB publishes it under the complaint ID.
+    Sorted by lender slug, date, source and complaint ID; within a complaint in taxonomy
+    order, then rule order, as classify lists them.
+    """
+    info_cols = ["source", "complaint_id", "lender", "lender_slug", "date_received", "language"]
+    if tags is None:  # nothing classified: no evidence, but the table keeps its columns
+        tags = pd.DataFrame(columns=TAG_COLUMNS)
+    text = tags[(tags["kind"].astype("string") == "text").to_numpy(dtype=bool)]
+    info = table.loc[published(table["narrative"]), info_cols]
+    key = ["source", "complaint_id"]
+    left = text[[*key, "behaviour", "family", "rule", "span"]].astype({k: "string" for k in key})
+    left["_order"] = np.arange(len(left))  # classify's order within a complaint
+    right = info.astype({k: "string" for k in key})
+    rows = left.merge(right, on=key, how="inner", validate="many_to_one")
+    rows = rows.sort_values(
+        ["lender_slug", "date_received", "source", "complaint_id", "_order"], kind="stable"
+    )
+    behaviours, families = list(taxonomy["behaviours"]), list(taxonomy["families"])
+    return pd.DataFrame(
+        {
+            "source": rows["source"].astype("category"),
+            "complaint_id": rows["complaint_id"],
+            "lender": rows["lender"].astype("string").astype("category"),
+            "lender_slug": rows["lender_slug"].astype("string").astype("category"),
+            "date_received": pd.to_datetime(rows["date_received"]),
+            "language": rows["language"].astype("string").astype("category"),
+            "behaviour": pd.Categorical(rows["behaviour"].astype(object), behaviours),
+            "family": pd.Categorical(rows["family"].astype(object), families),
+            "rule": rows["rule"].astype("string").astype("category"),
+            "matched": rows["span"].astype("string"),
+        },
+        columns=TEXT_TAG_COLUMNS,
+    ).reset_index(drop=True)
+
+
 # ── checks and entry point ─────────────────────────────────────────────────────────────
 
 SHARE_SUFFIXES = ("share", "_lo", "_hi", "_rate", "peer_median")
@@ -1283,9 +1339,10 @@ def build_tables(
     complaints only) / counts_yearly (every year of the lender's span), lender_monthly,
     market_monthly, family_monthly, behaviour_mix, family_mix, yoy, state_behaviour,
     lender_states, lender_debt_types, lender_channels, lender_harm, responses, coverage,
-    spikes, taxonomy_changes. lender_debt_types groups sub-products by the taxonomy's
-    ``debt_types``; lender_channels and lender_harm match narratives with its ``channels``
-    and ``harm`` patterns.
+    spikes, taxonomy_changes, text_tags (the words each text rule matched).
+    lender_debt_types groups sub-products by the taxonomy's ``debt_types``;
+    lender_channels and lender_harm match narratives with its ``channels`` and ``harm``
+    patterns.
 
     ``site`` supplies ``min_lender_complaints``, ``provisional_days`` and ``spikes``;
     ``as_of`` is the date the data runs to (periods near it are provisional).
@@ -1346,6 +1403,7 @@ def build_tables(
         ),
         "taxonomy_changes": changes,
         "date_coverage": cov.reset_index(drop=True),
+        "text_tags": text_tags(table, tags, taxonomy),
     }
     check_tables(tables, fr, min_n)
     return tables

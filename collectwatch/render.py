@@ -27,7 +27,7 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
-from . import articles, casestudy, charts, claims, exports, fmt, paths
+from . import articles, casestudy, charts, claims, evidence, exports, fmt, paths
 from .errors import UserError
 from .evaluate import MIN_SUPPORT, read_gold_results
 
@@ -152,6 +152,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
     lenders = tables["lenders"]
     with_pages = lenders[lenders["in_peer_group"]]
     slices = by_lender(tables, with_pages["lender_slug"].astype(str))
+    quotes = evidence.select(tables["text_tags"], table, with_pages["lender_slug"].astype(str))
     for slug, bundle in lender_bundles(tables, with_pages["lender_slug"].astype(str), generated):
         site.add(f"data/lenders/{slug}.zip", bundle)
 
@@ -177,7 +178,12 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ctx.overview(tables)
         ctx.lenders_index(lenders)
         for row in with_pages.itertuples(index=False):
-            ctx.lender({**tables, **slices[row.lender_slug]}, row, row.lender_slug in studies)
+            ctx.lender(
+                {**tables, **slices[row.lender_slug]},
+                row,
+                row.lender_slug in studies,
+                quotes[row.lender_slug],
+            )
         ctx.behaviours_index(tables)
         for bid in config.taxonomy["behaviours"]:
             ctx.behaviour(tables, bid, crosswalk)
@@ -378,7 +384,8 @@ class Pages:
             lenders=lenders.sort_values(["rank", "lender"]),
         )
 
-    def lender(self, tables, row, has_case_study: bool = False) -> None:
+    def lender(self, tables, row, has_case_study: bool = False, quotes=()) -> None:
+        """``quotes``: the lender's excerpts from :func:`evidence.select`."""
         tax = self.common["taxonomy"]
         slug = row.lender_slug
         spikes = tables["spikes"]
@@ -395,6 +402,7 @@ class Pages:
             ],
             spikes=claims.latest_first(spikes[spikes["lender_slug"].astype("string") == slug]),
             case_study_path=self.path(f"case-studies/{slug}/") if has_case_study else None,
+            excerpts=evidence.view(quotes, tax, self.lang),
         )
 
     def behaviours_index(self, tables) -> None:
@@ -441,7 +449,8 @@ class Pages:
         files = [
             {
                 "name": name,
-                "path": f"data/{name}.csv",
+                "file": exports.file_name(name, self.common["table_meta"][name]),
+                "path": "data/" + exports.file_name(name, self.common["table_meta"][name]),
                 "rows": len(df),
                 "meta": self.common["table_meta"][name],
             }

@@ -217,7 +217,7 @@ def write_package(folder, tables, meta) -> dict[str, bytes]:
 
 def test_datapackage_validates_with_frictionless(tmp_path, tables, meta):
     files = write_package(tmp_path, tables, meta)
-    assert set(files) == {f"{name}.csv" for name in tables} | {"datapackage.json"}
+    assert set(files) == {exports.file_name(n, meta[n]) for n in tables} | {"datapackage.json"}
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["resourcePath", "rowNumber", "fieldName", "note"])[:10]
 
