@@ -398,7 +398,10 @@ def classify(df: pd.DataFrame, taxonomy: dict) -> tuple[pd.DataFrame, pd.DataFra
     (``rule`` is "label", ``span`` the "Issue / Sub-issue" text) or ``text`` (``rule`` is the
     narrative rule id, ``span`` the matched words).
     """
-    rules = compile_rules(taxonomy)
+    # A label-only behaviour's rules run only when another behaviour yields to them: the
+    # rest could tag nothing, and every rule is a pass over every narrative.
+    yielded = {b for v in taxonomy["behaviours"].values() for b in v.get("yields_to", [])}
+    rules = [r for r in compile_rules(taxonomy) if not r.silent or r.behaviour in yielded]
     ids = list(taxonomy["behaviours"])
     index = {b: i for i, b in enumerate(ids)}
 
