@@ -618,7 +618,8 @@ def test_family_trend_is_small_multiples_one_panel_per_family(built, taxonomy):
         assert len(set(axes)) == len(traces) >= 2
         layout = fig["layout"]
         domains = [tuple(layout["yaxis" + y[1:]]["domain"]) for _, y in axes]
-        assert all(a[0] > b[1] for a, b in zip(domains, domains[1:])), domains  # no overlap
+        # No two panels overlap.
+        assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False)), domains
         assert all(layout["xaxis" + x[1:]].get("matches", "x") == "x" for x, _ in axes)
         names = {a["text"] for a in layout["annotations"] if a["xref"].endswith(" domain")}
         assert names == {t["name"] for t in traces}
