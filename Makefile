@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help site real test lint format eval bench bench-spikes demo clean audit plotly-bundle
+.PHONY: help site real test test-all test-stress lint format eval bench bench-spikes demo clean audit plotly-bundle
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,8 +23,24 @@ site: $(STAMP) ## Build site/ from the bundled synthetic demo data
 real: $(STAMP) ## Build out/real/ from the real CFPB samples in ../shared/data/real
 	$(PY) build.py --input ../shared/data/real/cfpb/*.csv --out out/real
 
-test: $(STAMP) ## Run the whole test suite (browser tests need Chromium)
-	$(PY) -m pytest -q
+# make test: every test, in parallel (pytest-xdist; WORKERS=0 for one process); the browser
+# crawls every page template and chart kind and a seeded sample of the other pages.
+# make test-all: the same with every page of both sites crawled (the nightly publish runs it).
+# make test-stress: the suite STRESS_RUNS times, shuffled, with both cores and memory kept
+# busy (tests/stress.py); STRESS_ARGS go to pytest.
+WORKERS     ?= auto
+STRESS_RUNS ?= 5
+STRESS_ARGS ?= --crawl-sample=0
+PYTEST      := $(PY) -m pytest -q -n $(WORKERS) --durations=25
+
+test: $(STAMP) ## Run the whole test suite in parallel (browser tests need Chromium)
+	$(PYTEST)
+
+test-all: $(STAMP) ## make test, with the browser crawling every page of both sites
+	$(PYTEST) --crawl=all
+
+test-stress: $(STAMP) ## The suite STRESS_RUNS times (5), shuffled, under CPU and memory load
+	$(PY) tests/stress.py --runs $(STRESS_RUNS) -- $(STRESS_ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check, actionlint
 	$(VENV)/bin/ruff check .

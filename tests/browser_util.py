@@ -11,7 +11,10 @@ import asyncio
 import contextlib
 import functools
 import http.server
+import json
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +40,13 @@ CHROMIUM_ARGS = [
 # waits on the network).
 TABS = min(6, (os.cpu_count() or 2) + 1)
 POLL_MS = 50  # checking every animation frame makes the page render more, for nothing
+# Waits for the browser (navigation, charts, a selector): long enough that a loaded machine
+# never reaches them; a broken page still fails, just later. None of them is under test.
+TIMEOUT_MS = 120_000
+CHART_TIMEOUT = 60.0  # seconds for a page's charts to draw once scrolled to
+# A whole visit (load, scroll, charts, state) that takes longer is recorded as an error
+# instead of holding up the crawl: a script that never returns (a page's own, or ours).
+VISIT_TIMEOUT = 600.0
 NARROW = {"width": 360, "height": 740}
 WIDE = {"width": 1280, "height": 900}
 ARTIFACTS = paths.ROOT / "test-artifacts"
@@ -106,9 +116,20 @@ class Chromium:
             )
             return pw, browser
 
-        self.playwright, self.browser = self.run(start(), timeout=120)
+        self.playwright, self.browser = self.run(start(), timeout=600)
+        # Every context this browser opens (any test's) waits up to TIMEOUT_MS, not
+        # Playwright's 30 s: a default that a loaded machine can reach.
+        opener = self.browser.new_context
 
-    def run(self, coro, timeout: float = 1800):
+        async def new_context_with_timeouts(**options):
+            context = await opener(**options)
+            context.set_default_timeout(TIMEOUT_MS)
+            context.set_default_navigation_timeout(TIMEOUT_MS)
+            return context
+
+        self.browser.new_context = new_context_with_timeouts
+
+    def run(self, coro, timeout: float = 3 * 3600):
         """Run ``coro`` on the browser's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
@@ -224,7 +245,100 @@ def html_pages(folder: Path) -> list[str]:
     return pages
 
 
+# ── which pages to visit ────────────────────────────────────────────────────────────────
+
+FIGURE = re.compile(r'<script type="application/json" id="fig-([^"]+)">(.*?)</script>', re.S)
+
+
+def language(path: str) -> str:
+    return "zh" if path == "zh/" or path.startswith("zh/") else "en"
+
+
+def template_key(path: str) -> str:
+    """The kind of page a URL path is, by where it lives: "en lenders/*" for every English
+    lender page, "zh lenders" for the Chinese lenders index, "en 404.html", "en " for the
+    home page. One template makes each kind."""
+    lang = language(path)
+    rest = path[3:] if lang == "zh" else path
+    parts = [p for p in rest.split("/") if p]
+    if not parts:
+        return f"{lang} "
+    return f"{lang} {parts[0]}" + ("/*" * (len(parts) - 1))
+
+
+def chart_kinds(html: str, lang: str) -> set[str]:
+    """The kinds of chart on a page: the chart id's first and last words (``lender-…-trend``)
+    and its Plotly trace types (none for a chart with too little data to draw)."""
+    kinds = set()
+    for fid, body in FIGURE.findall(html):
+        words = fid.split("-")
+        try:
+            traces = json.loads(body).get("data") or []
+        except ValueError:
+            traces = [{"type": "unparsable"}]
+        types = "+".join(sorted({str(t.get("type", "scatter")) for t in traces})) or "empty"
+        kinds.add(f"{lang} {words[0]}…{words[-1]} [{types}]")
+    return kinds
+
+
+@dataclass
+class Sample:
+    """The pages a crawl visits, and why."""
+
+    pages: list[str]
+    templates: dict[str, str]  # template key → the page that covers it
+    charts: dict[str, str]  # chart kind → the page that covers it
+    random: list[str]
+    seed: int
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.pages)} pages: {len(self.templates)} templates, {len(self.charts)} "
+            f"chart kinds, {len(self.random)} more at random (seed {self.seed})"
+        )
+
+
+def sample_pages(folder: Path, pages: list[str], *, extra: int, seed: int) -> Sample:
+    """Every template (in each language) and every chart kind at least once, plus ``extra``
+    other pages drawn with ``seed``: the same pages for the same site and seed."""
+    rng = random.Random(seed)
+    kinds = {
+        p: chart_kinds((Path(folder) / page_file(p)).read_text("utf-8"), language(p)) for p in pages
+    }
+    chosen: dict[str, None] = {}  # ordered set
+    templates: dict[str, str] = {}
+    by_template: dict[str, list[str]] = {}
+    for p in pages:
+        by_template.setdefault(template_key(p), []).append(p)
+    for key, members in sorted(by_template.items()):
+        templates[key] = pick = rng.choice(members)
+        chosen[pick] = None
+    charts: dict[str, str] = {}
+    for p in chosen:
+        for kind in sorted(kinds[p]):
+            charts.setdefault(kind, p)
+    every_kind = sorted(set().union(*kinds.values())) if kinds else []
+    for kind in every_kind:
+        if kind not in charts:
+            charts[kind] = pick = rng.choice([p for p in pages if kind in kinds[p]])
+            chosen[pick] = None
+            for k in kinds[pick]:
+                charts.setdefault(k, pick)
+    rest = [p for p in pages if p not in chosen]
+    more = rng.sample(rest, min(extra, len(rest)))
+    chosen.update(dict.fromkeys(more))
+    return Sample(sorted(chosen), templates, charts, sorted(more), seed)
+
+
 # ── visiting pages ──────────────────────────────────────────────────────────────────────
+
+
+async def new_context(browser, **options):
+    """A browser context whose waits all have :data:`TIMEOUT_MS`."""
+    context = await browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context
 
 
 @dataclass
@@ -293,22 +407,32 @@ class Tab:
         self.current.dialogs.append(f"{dialog.type}: {dialog.message}")
         asyncio.ensure_future(dialog.dismiss())
 
-    async def settle(self, timeout: float = 3.0) -> None:
-        """Wait until no request of this page is in flight (or ``timeout`` passes)."""
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until no request of this page is in flight (or ``timeout`` passes), so that
+        a late answer (or its cancellation) is not put down to the next page."""
         end = time.monotonic() + timeout
         while self.inflight and time.monotonic() < end:
             await asyncio.sleep(0.05)
 
-    async def visit(self, url: str, *, chart_timeout: float = 20.0) -> Visit:
+    async def visit(self, url: str, *, chart_timeout: float = CHART_TIMEOUT) -> Visit:
         """Load ``url``, draw every chart by scrolling to it, and record what happened."""
-        from playwright.async_api import Error as PlaywrightError
-
         await self.settle()
         self.inflight.clear()
         self.current = visit = Visit(url)
-        page = self.page
         try:
-            await page.goto(url, wait_until="load", timeout=30_000)
+            await asyncio.wait_for(self._visit(visit, chart_timeout), VISIT_TIMEOUT)
+        except TimeoutError:
+            visit.error = f"the visit took over {VISIT_TIMEOUT:.0f} s"
+            with contextlib.suppress(Exception):
+                await self.page.goto("about:blank", timeout=TIMEOUT_MS)
+        return visit
+
+    async def _visit(self, visit: Visit, chart_timeout: float) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        url, page = visit.url, self.page
+        try:
+            await page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
             await page.evaluate(SCROLL_JS)
             with contextlib.suppress(PlaywrightError):  # reported below as unrendered charts
                 await page.wait_for_function(
@@ -320,14 +444,13 @@ class Tab:
             await self.settle()
         except PlaywrightError as exc:
             visit.error = str(exc).splitlines()[0]
-        return visit
 
 
 async def crawl(
     browser, base_url: str, pages: Iterable[str], *, tabs: int = TABS, viewport=NARROW
 ) -> list[Visit]:
     """Visit every page (URL paths under ``base_url``) with ``tabs`` pages at once."""
-    context = await browser.new_context(viewport=viewport)
+    context = await new_context(browser, viewport=viewport)
     queue: asyncio.Queue[str] = asyncio.Queue()
     for path in pages:
         queue.put_nowait(path)

@@ -1,16 +1,24 @@
-"""The built sites in a real browser: every page of the demo and real-sample sites in Chromium.
+"""The built sites in a real browser: the demo and real-sample sites in Chromium.
 
-Each site is built once by the CLI into a temporary folder and served on 127.0.0.1. Every
-HTML page is loaded at 360 px wide, its charts scrolled into view, and checked for console
-errors, failed or foreign requests, undrawn charts and horizontal scrolling. Selected pages
-check the lenders table, search, the language switch and accessibility (axe-core), and
-screenshots go to test-artifacts/.
+Each site is built once per test run by the CLI (conftest's ``built_site``) and served on
+127.0.0.1. The crawled pages are loaded at 360 px wide, their charts scrolled into view, and
+checked for console errors, failed or foreign requests, undrawn charts and horizontal
+scrolling. Which pages are crawled:
+
+* ``--crawl=sample`` (the default, ``make test``): every page template in both languages,
+  every kind of chart, and a seeded random sample of the rest (``--crawl-sample=N`` pages,
+  ``--crawl-seed=S``);
+* ``--crawl=all`` (``make test-all``, the nightly publish workflow): every HTML page.
+
+Selected pages check the lenders table, search, the language switch and accessibility
+(axe-core), and screenshots go to test-artifacts/.
 
 Needs Chromium: $CHROMIUM_PATH, or Debian's /usr/bin/chromium (.ci/run installs it).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 
@@ -37,10 +45,18 @@ AXE_IMPACTS = ("serious", "critical")
 
 
 class SiteUnderTest:
-    def __init__(self, name: str, folder, served: bu.Served) -> None:
+    def __init__(self, name: str, folder, served: bu.Served, crawl: dict) -> None:
         self.name, self.folder, self.served = name, folder, served
         self.url, self.origin = served.url, served.origin
         self.pages = bu.html_pages(folder)
+        self.sample = None
+        if crawl["mode"] == "all":
+            self.crawl_pages = self.pages
+        else:
+            self.sample = bu.sample_pages(
+                folder, self.pages, extra=crawl["sample"], seed=crawl["seed"]
+            )
+            self.crawl_pages = self.sample.pages
 
     def first(self, prefix: str) -> str:
         """The first page under ``prefix`` ("lenders/") that is not the index itself."""
@@ -51,37 +67,38 @@ class SiteUnderTest:
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory):
-    """Both builds start at once (each takes seconds); the site fixtures wait for theirs."""
-    started = {"demo": (tmp_path_factory.mktemp("browser-demo") / "site", [])}
-    inputs = sorted(REAL_CFPB.glob("*.csv")) if REAL_CFPB.is_dir() else []
-    if inputs:
-        started["real"] = (tmp_path_factory.mktemp("browser-real") / "site", ["--input", *inputs])
-    procs = {name: (bu.start_build(out, *args), out) for name, (out, args) in started.items()}
-    yield procs
-    for proc, _ in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def crawl_settings(pytestconfig) -> dict:
+    """--crawl / --crawl-sample / --crawl-seed (tests/conftest.py), or $COLLECTWATCH_CRAWL."""
+    mode = pytestconfig.getoption("crawl") or os.environ.get("COLLECTWATCH_CRAWL") or "sample"
+    if mode not in ("sample", "all"):
+        raise pytest.UsageError(f"--crawl must be sample or all, not {mode!r}")
+    return {
+        "mode": mode,
+        "sample": pytestconfig.getoption("crawl_sample"),
+        "seed": pytestconfig.getoption("crawl_seed"),
+    }
 
 
-def _site(builds, name: str):
-    if name not in builds:
-        pytest.skip(f"real samples not here ({REAL_CFPB}); the real-data site is not tested")
-    proc, out = builds[name]
-    bu.finish_build(proc, out)
+def _site(built_site, crawl_settings, name: str):
+    args = []
+    if name == "real":
+        inputs = sorted(REAL_CFPB.glob("*.csv")) if REAL_CFPB.is_dir() else []
+        if not inputs:
+            pytest.skip(f"real samples not here ({REAL_CFPB}); the real-data site is not tested")
+        args = ["--input", *inputs]
+    out = built_site(*args)
     with bu.Served(out) as served:
-        yield SiteUnderTest(name, out, served)
+        yield SiteUnderTest(name, out, served, crawl_settings)
 
 
 @pytest.fixture(scope="session")
-def demo_site(builds):
-    yield from _site(builds, "demo")
+def demo_site(built_site, crawl_settings):
+    yield from _site(built_site, crawl_settings, "demo")
 
 
 @pytest.fixture(scope="session")
-def real_site(builds):
-    yield from _site(builds, "real")
+def real_site(built_site, crawl_settings):
+    yield from _site(built_site, crawl_settings, "real")
 
 
 @pytest.fixture(scope="session", params=SITES)
@@ -103,12 +120,14 @@ def crawls() -> dict:
 
 @pytest.fixture
 def crawl(site, chromium, crawls) -> list[bu.Visit]:
-    """Every page of ``site`` visited once per session (at 360 px wide)."""
+    """The crawled pages of ``site`` (all, or the sample) visited once per session (at
+    360 px wide)."""
     if site.name not in crawls:
         started = time.perf_counter()
-        visits = chromium.run(bu.crawl(chromium.browser, site.url, site.pages))
+        visits = chromium.run(bu.crawl(chromium.browser, site.url, site.crawl_pages))
         took = time.perf_counter() - started
-        print(f"\n{site.name}: {len(visits)} pages in {took:.0f} s")
+        what = site.sample.describe() if site.sample else "every page"
+        print(f"\n{site.name}: {len(visits)} of {len(site.pages)} pages in {took:.0f} s ({what})")
         crawls[site.name] = visits
     return crawls[site.name]
 
@@ -124,12 +143,12 @@ def problems(visits, check) -> dict[str, list[str]]:
 
 async def open_page(chromium, url: str, *, viewport=bu.WIDE, draw: bool = True):
     """A fresh context and page at ``url`` (charts drawn); the caller closes the context."""
-    context = await chromium.browser.new_context(viewport=viewport)
+    context = await bu.new_context(chromium.browser, viewport=viewport)
     page = await context.new_page()
     await page.goto(url, wait_until="load")
     if draw:
         await page.evaluate(bu.SCROLL_JS)
-        await page.wait_for_function(bu.SETTLED_JS, timeout=20_000, polling=bu.POLL_MS)
+        await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
     return context, page
 
 
@@ -137,11 +156,33 @@ async def open_page(chromium, url: str, *, viewport=bu.WIDE, draw: bool = True):
 
 
 def test_every_page_loads(site, crawl):
-    assert len(crawl) == len(site.pages)
+    assert [v.url for v in crawl] == sorted(site.url + p for p in site.crawl_pages)
     if site.name == "demo":
-        assert len(crawl) > 300
+        assert len(site.pages) > 300
     found = problems(crawl, lambda v: [v.error] if v.error else [])
     assert not found, bu.summarise(found, "navigation errors")
+
+
+def test_crawl_covers_every_template_and_chart_kind(site):
+    """The sample (make test) leaves out pages, never a kind of page or of chart."""
+    every_template = {bu.template_key(p) for p in site.pages}
+    assert {"en ", "zh ", "en lenders/*", "zh lenders/*"} <= every_template
+    crawled = set(site.crawl_pages)
+    assert {bu.template_key(p) for p in crawled} == every_template
+    kinds = set()
+    for p in site.pages:
+        html = (site.folder / bu.page_file(p)).read_text("utf-8")
+        if p in crawled:
+            kinds |= bu.chart_kinds(html, bu.language(p))
+        elif site.sample is None:
+            pytest.fail(f"--crawl=all left out {p}")
+    missing = set()
+    for p in site.pages:
+        if p not in crawled:
+            html = (site.folder / bu.page_file(p)).read_text("utf-8")
+            missing |= bu.chart_kinds(html, bu.language(p)) - kinds
+    assert not missing, f"chart kinds no crawled page has: {sorted(missing)}"
+    assert any("[choropleth]" in k for k in kinds) and any("[bar]" in k for k in kinds)
 
 
 def _favicon(message: str) -> bool:
@@ -261,7 +302,7 @@ def test_search_finds_a_term(site, chromium, lang, term):
         context, page = await open_page(chromium, url, draw=False)
         try:
             results = page.locator(".pagefind-ui__result-link")
-            await results.first.wait_for(timeout=15_000)
+            await results.first.wait_for()
             return await results.evaluate_all("as => as.map(a => a.href)")
         finally:
             await context.close()
@@ -333,13 +374,13 @@ def axe_violations(site, chromium, axe_cache) -> dict[str, list[dict]]:
 
     async def run():
         found = {}
-        context = await chromium.browser.new_context(viewport=bu.WIDE)
+        context = await bu.new_context(chromium.browser, viewport=bu.WIDE)
         page = await context.new_page()
         try:
             for path in _axe_pages(site):
                 await page.goto(site.url + path, wait_until="load")
                 await page.evaluate(bu.SCROLL_JS)
-                await page.wait_for_function(bu.SETTLED_JS, timeout=20_000, polling=bu.POLL_MS)
+                await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
                 result = await axe.run(page)
                 found[site.url + path] = [
                     v for v in result.response["violations"] if v["impact"] in AXE_IMPACTS
@@ -397,13 +438,13 @@ def test_screenshots(site, chromium):
 
     async def run():
         saved = []
-        context = await chromium.browser.new_context(viewport=bu.WIDE)
+        context = await bu.new_context(chromium.browser, viewport=bu.WIDE)
         page = await context.new_page()
         try:
             for name, path in shots.items():
                 await page.goto(site.url + path, wait_until="load")
                 await page.evaluate(bu.SCROLL_JS)
-                await page.wait_for_function(bu.SETTLED_JS, timeout=20_000, polling=bu.POLL_MS)
+                await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
                 file = bu.ARTIFACTS / f"{site.name}-{name}.png"
                 await page.screenshot(path=str(file), full_page=True)
                 saved.append(file)

@@ -17,11 +17,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from collectwatch import fetch as fetch_module
 from collectwatch.errors import UserError
 from collectwatch.fetch import fetch_bulk, fetch_search_csv
 from collectwatch.progress import Progress, progress
 
-FAST = {"backoff": 0.01, "timeout": 5}
+# Quick retries; a timeout long enough that a loaded machine never reaches it (only
+# test_timeout_is_retried_then_reported is about the timeout, and it sets its own).
+FAST = {"backoff": 0.01, "timeout": 60}
+# How long a test waits for something the server thread does: never reached unless broken.
+PATIENCE = 60.0
 CSV_HEADER = "Date received,Product,Issue,Company,State,Complaint ID\n"
 SEARCH_CSV = (
     CSV_HEADER + "2024-01-02,Debt collection,Written notification about debt,Acme,TX,1\n"
@@ -64,12 +69,25 @@ class Remote:
         self.plan: list[object] = []
         self.requests: list[dict] = []
         self.body_bytes_sent = 0
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        # A "stall" holds its request until this is set (the server fixture sets it when it
+        # stops): a stalled request never answers, however slow the machine is.
+        self.release = threading.Event()
 
     def next_action(self, path: str, headers: dict[str, str]) -> object:
         with self.lock:
             self.requests.append({"path": path, "headers": headers, "t": time.monotonic()})
+            self.lock.notify_all()
             return self.plan.pop(0) if self.plan else None
+
+    def wait_for_requests(self, n: int, timeout: float = PATIENCE) -> int:
+        """Wait until the server thread has seen ``n`` requests; return how many it saw.
+
+        A client that gave up on a request (a timeout) can be back before the server thread
+        has even read that request, so count only after this."""
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.requests) >= n, timeout)
+            return len(self.requests)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -82,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         remote: Remote = self.server.remote  # type: ignore[attr-defined]
         action = remote.next_action(self.path, dict(self.headers.items()))
         if action == "stall":
-            time.sleep(0.6)
+            remote.release.wait(PATIENCE)
             return
         if isinstance(action, int | tuple):
             code, retry_after = action if isinstance(action, tuple) else (action, None)
@@ -146,10 +164,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if drop:
             payload = payload[: len(payload) // 2]
-        self.wfile.write(payload)
         if remote is not None:
+            # Counted before the write: once the bytes are out, the client may finish and the
+            # test read the count before this thread runs again.
             with remote.lock:
                 remote.body_bytes_sent += len(payload)
+        self.wfile.write(payload)
         if drop:
             # Close mid-body: the client has been promised more bytes than it will get.
             self.close_connection = True
@@ -174,9 +194,33 @@ def server():
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd.remote  # type: ignore[attr-defined]
     finally:
+        httpd.remote.release.set()  # type: ignore[attr-defined]
         httpd.shutdown()
         httpd.server_close()
-        thread.join(5)
+        thread.join(PATIENCE)
+
+
+class SleepLog:
+    """collectwatch.fetch's ``time`` module, with every ``sleep`` it asks for written down
+    (and still slept): what a test checks instead of timing the wall clock."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        time.sleep(seconds)
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sleeps fetch.py asks for during the test, in order."""
+    log = SleepLog()
+    monkeypatch.setattr(fetch_module, "time", log)
+    return log.sleeps
 
 
 @pytest.fixture
@@ -388,14 +432,15 @@ def test_corrupt_download_keeps_last_good_file(
     )
 
 
-def test_offline_without_previous_download(closed_port_url: str, tmp_path: Path) -> None:
-    t0 = time.monotonic()
+def test_offline_without_previous_download(
+    closed_port_url: str, tmp_path: Path, sleeps: list[float]
+) -> None:
     with pytest.raises(UserError) as err:
-        fetch_bulk(closed_port_url, tmp_path, retries=4, backoff=1.0, timeout=5)
+        fetch_bulk(closed_port_url, tmp_path, retries=4, backoff=1.0, timeout=60)
     msg = str(err.value)
     assert msg == f"cannot download {closed_port_url}: connection refused"
     # A refused connection means "nothing there": answer at once, don't sit through backoff.
-    assert time.monotonic() - t0 < 0.5
+    assert sleeps == []
 
 
 def test_offline_offers_the_last_good_download(
@@ -420,7 +465,7 @@ def test_timeout_is_retried_then_reported(server, tmp_path: Path) -> None:
     url = f"{base}/complaints.csv.zip"
     with pytest.raises(UserError) as err:
         fetch_bulk(url, tmp_path, retries=1, backoff=0.01, timeout=0.2)
-    assert len(remote.requests) == 2
+    assert remote.wait_for_requests(2) == 2
     assert str(err.value) == f"cannot download {url}: no answer within 0.2 s (after 2 attempts)"
 
 
@@ -429,7 +474,7 @@ def test_server_errors_are_retried_then_reported(server, tmp_path: Path) -> None
     remote.plan = [500] * 10
     url = f"{base}/complaints.csv.zip"
     with pytest.raises(UserError) as err:
-        fetch_bulk(url, tmp_path, retries=2, backoff=0.01, timeout=5)
+        fetch_bulk(url, tmp_path, retries=2, backoff=0.01, timeout=60)
     assert len(remote.requests) == 3
     msg = str(err.value)
     assert msg.startswith(f"cannot download {url}: HTTP 500")
@@ -477,7 +522,7 @@ def test_search_csv_sends_the_right_query(server, tmp_path: Path) -> None:
         company="Acme Collections, LLC",
         size=500,
         min_interval=0,
-        timeout=5,
+        timeout=60,
     )
     assert urlsplit(remote.requests[0]["path"]).path == "/api/v1/"
     assert _query(remote) == {
@@ -533,19 +578,29 @@ def test_search_csv_rejects_bad_dates(
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_search_csv_spaces_requests_by_min_interval(server, tmp_path: Path) -> None:
+def throttle_stamp(folder: Path) -> float:
+    """When the last search request went out, as the throttle recorded it (time.time())."""
+    return json.loads((folder / ".cfpb-search-throttle.json").read_text())["last_request"]
+
+
+def test_search_csv_spaces_requests_by_min_interval(
+    server, tmp_path: Path, sleeps: list[float]
+) -> None:
     base, remote = server
     kw = {"date_min": "2024-01-01", "date_max": "2024-02-01", "min_interval": 0.3}
-    t0 = time.monotonic()
     fetch_search_csv(f"{base}/api/v1/", tmp_path / "a.csv", **kw)
-    assert time.monotonic() - t0 < 0.25  # the first request does not wait
+    assert sleeps == []  # the first request does not wait
+    first = throttle_stamp(tmp_path)
     fetch_search_csv(f"{base}/api/v1/", tmp_path / "b.csv", **kw)
-    gap = remote.requests[1]["t"] - remote.requests[0]["t"]
-    assert 0.28 <= gap < 0.8
+    # The second waited out what was left of the interval (all of it on a fast machine,
+    # nothing on one so slow the interval had passed), and went out no sooner.
+    assert len(sleeps) <= 1 and all(0 < s <= 0.3 for s in sleeps), sleeps
+    assert throttle_stamp(tmp_path) - first >= 0.299  # time.time(): allow a clock slew
+    assert len(remote.requests) == 2
     assert (tmp_path / "b.csv").read_bytes() == SEARCH_CSV
 
 
-def test_search_csv_honours_retry_after_on_429(server, tmp_path: Path) -> None:
+def test_search_csv_honours_retry_after_on_429(server, tmp_path: Path, sleeps: list[float]) -> None:
     base, remote = server
     remote.plan = [(429, "1")]
     out = tmp_path / "a.csv"
@@ -553,8 +608,11 @@ def test_search_csv_honours_retry_after_on_429(server, tmp_path: Path) -> None:
         f"{base}/api/v1/", out, date_min="2024-01-01", date_max="2024-02-01", min_interval=0.05
     )
     assert len(remote.requests) == 2
+    assert sleeps[0] == 1.0, sleeps  # Retry-After, not the shorter min_interval
+    # The server logged the first request before it answered 429, and the client slept a
+    # second after that answer: a lower bound only (a loaded machine adds, never removes).
     gap = remote.requests[1]["t"] - remote.requests[0]["t"]
-    assert 0.95 <= gap < 1.6
+    assert gap >= 1.0
     assert out.read_bytes() == SEARCH_CSV
 
 
