@@ -12,7 +12,7 @@ A few companies are built to be "the top lender" for the behaviours the bundled 
 name (repeated calls, night-time calls, third-party disclosure, employer contact), so their
 names flow into article prose as well.
 
-Run ``python tests/hostile.py OUT.csv`` to write the corpus for a manual look.
+Run ``python -m tests.hostile OUT.csv`` to write the corpus for a manual look.
 """
 
 from __future__ import annotations
@@ -23,11 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from collectwatch.config import load_config
-
-# The 18 columns of the CFPB's public export, in its order: the first name each column
-# of data/sources.yaml lists.
-HEADER = [names[0] for names in load_config().sources["cfpb"]["columns"].values()]
+from .layouts import HEADER
 
 PWN = "window.__pwned=1"
 

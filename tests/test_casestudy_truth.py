@@ -19,28 +19,9 @@ from collectwatch.classify import classify
 from collectwatch.ingest import read_inputs
 
 from .conftest import REAL_CFPB
+from .layouts import HEADER
 
 LANGS = ("en", "zh")
-HEADER = [
-    "Date received",
-    "Product",
-    "Sub-product",
-    "Issue",
-    "Sub-issue",
-    "Consumer complaint narrative",
-    "Company public response",
-    "Company",
-    "State",
-    "ZIP code",
-    "Tags",
-    "Consumer consent provided?",
-    "Submitted via",
-    "Date sent to company",
-    "Company response to consumer",
-    "Timely response?",
-    "Consumer disputed?",
-    "Complaint ID",
-]
 # (issue, sub-issue) pairs the taxonomy maps in every era, and some from 2017 on.
 LABELS = [
     ("Communication tactics", "Frequent or repeated calls"),

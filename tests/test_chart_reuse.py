@@ -20,7 +20,7 @@ import pytest
 from collectwatch.pipeline import build
 
 from . import browser_util as bu
-from .hostile import HEADER
+from .layouts import HEADER
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 CHROMIUM = bu.find_chromium()

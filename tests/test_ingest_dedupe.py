@@ -15,44 +15,9 @@ import pytest
 from collectwatch.ingest import read_inputs
 
 from .conftest import REAL_CFPB
+from .layouts import HEADER, NO_ID
 
 BUCKETS = ("rows_in_scope", "rows_out_of_scope", "rows_rejected", "rows_duplicate")
-FULL = [
-    "Date received",
-    "Product",
-    "Sub-product",
-    "Issue",
-    "Sub-issue",
-    "Consumer complaint narrative",
-    "Company public response",
-    "Company",
-    "State",
-    "ZIP code",
-    "Tags",
-    "Consumer consent provided?",
-    "Submitted via",
-    "Date sent to company",
-    "Company response to consumer",
-    "Timely response?",
-    "Consumer disputed?",
-    "Complaint ID",
-]
-NO_ID = [  # the older 14-column export, without narrative, public response, tags or ID
-    "Date received",
-    "Product",
-    "Sub-product",
-    "Issue",
-    "Sub-issue",
-    "Company",
-    "State",
-    "ZIP code",
-    "Consumer consent provided?",
-    "Submitted via",
-    "Date sent to company",
-    "Company response to consumer",
-    "Timely response?",
-    "Consumer disputed?",
-]
 
 
 def ingest(paths, config, **kw):
@@ -199,7 +164,7 @@ def test_the_real_samples_shared_rows_are_counted_once(config):
 def test_min_k_j_and_the_copy_with_an_id_is_kept(tmp_path, config):
     x, y, z = _row(0), _row(0, State="CA", **{"ZIP code": "90001"}), _row(0, State="NY")
     with_ids = tmp_path / "with_ids.csv"
-    _write(with_ids, FULL, [{**x, "Complaint ID": "1"}, {**x, "Complaint ID": "2"}, y])
+    _write(with_ids, HEADER, [{**x, "Complaint ID": "1"}, {**x, "Complaint ID": "2"}, y])
     no_ids = tmp_path / "no_ids.csv"
     # Dates as the old export writes them: the same day, another format.
     old = {"Date received": "9/12/2016", "Date sent to company": "9/13/2016"}
@@ -224,7 +189,7 @@ def test_identical_rows_inside_one_file_are_kept(tmp_path, config):
 
 def test_a_field_both_inputs_have_must_match(tmp_path, config):
     with_ids = tmp_path / "with_ids.csv"
-    _write(with_ids, FULL, [_row(1, **{"ZIP code": "75007"}), _row(2, Company="Other LLC")])
+    _write(with_ids, HEADER, [_row(1, **{"ZIP code": "75007"}), _row(2, Company="Other LLC")])
     no_ids = tmp_path / "no_ids.csv"
     _write(no_ids, NO_ID, [_row(0), _row(0, Company="OTHER LLC")])
     result = ingest([with_ids, no_ids], config)
@@ -279,7 +244,7 @@ def _generated(n: int, seed: int = 12) -> list[dict]:
 def test_an_id_less_re_export_leaves_the_complaint_count_unchanged(tmp_path, config):
     rows = _generated(3000)
     full = tmp_path / "full.csv"
-    _write(full, FULL, rows)
+    _write(full, HEADER, rows)
     picked = random.Random(7).sample(rows, 400)
 
     def us_date(iso: str) -> str:

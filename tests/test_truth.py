@@ -20,7 +20,7 @@ from collectwatch import claims
 from collectwatch.pipeline import build
 
 from .conftest import REAL_CFPB
-from .hostile import HEADER
+from .layouts import HEADER, NO_ID
 
 HOLE = (date(2019, 3, 1), date(2019, 8, 31))  # no rows of any product
 FIRST, LAST = date(2017, 5, 1), date(2021, 6, 15)  # 2021 is a partial year
@@ -233,29 +233,13 @@ def _families_within_totals(site: Path) -> None:
 
 def test_an_id_less_re_export_is_not_counted_twice(dense, tmp_path):
     site, report, rows = dense
-    old_layout = [  # the 14-column export without a Complaint ID
-        "Date received",
-        "Product",
-        "Sub-product",
-        "Issue",
-        "Sub-issue",
-        "Company",
-        "State",
-        "ZIP code",
-        "Consumer consent provided?",
-        "Submitted via",
-        "Date sent to company",
-        "Company response to consumer",
-        "Timely response?",
-        "Consumer disputed?",
-    ]
     again = [dict(r) for r in random.Random(3).sample(rows, 300)]
     for row in again:  # the older export wrote US dates
         for key in ("Date received", "Date sent to company"):
             y, m, d = row[key].split("-")
             row[key] = f"{m}/{d}/{y}"
     source = _write(tmp_path / "dense.csv", rows, HEADER)
-    old = _write(tmp_path / "old.csv", again, old_layout)
+    old = _write(tmp_path / "old.csv", again, NO_ID)
     _, both = _build(tmp_path, source, old)
     assert both["complaints"] == report["complaints"]
     dc = sum(r["Product"] == "Debt collection" for r in again)

@@ -151,21 +151,10 @@ def _activity_from_json(pairs: list) -> pd.DataFrame:
     )
 
 
-# What a row without a complaint ID is compared on (those of them both inputs have).
-MATCH_COLUMNS = [
-    "date_received",
-    "lender_raw",
-    "product",
-    "sub_product",
-    "issue",
-    "sub_issue",
-    "narrative",
-    "state",
-    "submitted_via",
-    "company_response",
-    "timely",
-    *MATCH_EXTRAS,
-]
+# What a row without a complaint ID is compared on (those of them both inputs have): every
+# field read from the file, not the ones this project derives or assigns.
+DERIVED = {"source", "complaint_id", "lender", "lender_slug", "language"}
+MATCH_COLUMNS = [c for c in CANONICAL if c not in DERIVED] + MATCH_EXTRAS
 
 
 def _same_content(table: pd.DataFrame, layouts: list[Layout], kept: np.ndarray) -> np.ndarray:

@@ -17,19 +17,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from check import ITEMS, TAXONOMY, Invalid, item_ids, read_labels  # noqa: E402
 
-
-def kappa(a: list[bool], b: list[bool]) -> float | None:
-    n = len(a)
-    if n == 0:
-        return None
-    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    pe = pa * pb + (1 - pa) * (1 - pb)
-    if pe == 1:
-        return None  # both labellers constant: κ undefined
-    return (po - pe) / (1 - pe)
+from collectwatch.evaluate import kappa  # noqa: E402
 
 
 def _fmt(k: float | None) -> str:

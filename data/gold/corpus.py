@@ -157,18 +157,21 @@ def read_heimao_jsonl() -> list[dict]:
             if not body:
                 continue
             text = f"{title}\n{body}" if title else body
-            out.append(
-                {
-                    "source_file": HEIMAO_JSONL,
-                    "key": f"line{n}-{sha1(text)[:8]}",
-                    "language": "zh",
-                    "product": "",
-                    "issue": "",
-                    "sub_issue": "",
-                    "text": text,
-                }
-            )
+            out.append(_zh_item(HEIMAO_JSONL, f"line{n}-{sha1(text)[:8]}", text))
     return out
+
+
+def _zh_item(source_file: str, key: str, text: str) -> dict:
+    """A Heimao complaint as a gold-set candidate: no CFPB product or labels."""
+    return {
+        "source_file": source_file,
+        "key": key,
+        "language": "zh",
+        "product": "",
+        "issue": "",
+        "sub_issue": "",
+        "text": text,
+    }
 
 
 def read_heimao_raw() -> list[dict]:
@@ -180,17 +183,7 @@ def read_heimao_raw() -> list[dict]:
         m = re.search(r"/view/(\d+)", rec.get("href") or "")
         if not text or not m:
             continue
-        out.append(
-            {
-                "source_file": HEIMAO_RAW,
-                "key": m.group(1),
-                "language": "zh",
-                "product": "",
-                "issue": "",
-                "sub_issue": "",
-                "text": text,
-            }
-        )
+        out.append(_zh_item(HEIMAO_RAW, m.group(1), text))
     return out
 
 
