@@ -38,11 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import sections  # benchmarks/, this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "audit"
 DOC = ROOT / "docs" / "benchmarks.md"
 REAL_INPUTS = ROOT.parent / "shared" / "data" / "real" / "cfpb"
-START, END = "<!-- audit:start -->", "<!-- audit:end -->"
+START, END = sections.markers("audit")
 
 KINDS = ("overview", "lender", "behaviour", "article", "case study")
 # Where each kind's pages are listed; the first one listed is audited.
@@ -381,18 +383,6 @@ def section(results: dict[str, list[Row]], loads: tuple[str, str], when: str) ->
     return "\n".join(lines) + "\n"
 
 
-def write_section(doc: Path, text: str) -> None:
-    """Replace the marked section of ``doc`` with ``text`` (append it when there is none)."""
-    old = doc.read_text(encoding="utf-8") if doc.is_file() else ""
-    if START in old and END in old:
-        head, _, rest = old.partition(START)
-        _, _, tail = rest.partition(END)
-        new = head + text.rstrip("\n") + tail
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    doc.write_text(new, encoding="utf-8")
-
-
 # ── command line ────────────────────────────────────────────────────────────────────────
 
 
@@ -463,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             args.reuse_reports and bool(args.reports),
         )
         loads.append(", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    write_section(args.doc, section(results, (loads[0], loads[1]), when))
+    sections.write_section(args.doc, "audit", section(results, (loads[0], loads[1]), when))
     print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 

@@ -390,16 +390,19 @@ def ensure_file(
     companies: int = 5000,
     dc_share: float = 0.2,
     zipf: float = 1.1,
+    narratives: float = 0.3,
+    stem: str | None = None,
 ) -> dict:
     """The generated CSV for these settings: reused if present, else written now."""
     import generate
 
-    if (companies, dc_share, zipf) == (5000, 0.2, 1.1):
-        stem = f"cfpb_{rows}_seed{seed}"
-    elif (companies, zipf) == (5000, 1.1):
-        stem = f"cfpb_{rows}_dc{dc_share:g}_seed{seed}"
-    else:
-        stem = f"lenders{companies}_{rows}_seed{seed}"
+    if stem is None:  # the name says what differs from the defaults
+        if (companies, dc_share, zipf) == (5000, 0.2, 1.1):
+            stem = f"cfpb_{rows}_seed{seed}"
+        elif (companies, zipf) == (5000, 1.1):
+            stem = f"cfpb_{rows}_dc{dc_share:g}_seed{seed}"
+        else:
+            stem = f"lenders{companies}_{rows}_seed{seed}"
     path = folder / f"{stem}.csv"
     meta_path = folder / f"{stem}.json"
     wanted = {
@@ -408,6 +411,7 @@ def ensure_file(
         "companies": companies,
         "dc_share": dc_share,
         "zipf": zipf,
+        "narratives": narratives,
         "generator": generator_version(),
     }
     if path.exists() and meta_path.exists():
@@ -415,7 +419,15 @@ def ensure_file(
         if {k: meta.get(k) for k in wanted} == wanted and meta.get("bytes") == path.stat().st_size:
             return {**meta, "path": str(path), "generated_s": None}
     started = time.perf_counter()
-    info = generate.write(path, rows, seed=seed, companies=companies, dc_share=dc_share, zipf=zipf)
+    info = generate.write(
+        path,
+        rows,
+        seed=seed,
+        companies=companies,
+        dc_share=dc_share,
+        narratives=narratives,
+        zipf=zipf,
+    )
     meta = {**info, **wanted, "generate_s": time.perf_counter() - started}
     meta_path.write_text(json.dumps(meta, indent=2))
     return {**meta, "path": str(path), "generated_s": meta["generate_s"]}

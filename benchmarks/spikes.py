@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import re
 import sys
 import time
 from pathlib import Path
@@ -41,12 +40,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sections  # noqa: E402  (benchmarks/, this script's folder)
+
 from collectwatch.aggregate import spike_test  # noqa: E402
 from collectwatch.config import load_config  # noqa: E402
 
 RESULTS = ROOT / "data" / "spike_benchmark.json"
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- spikes:start -->", "<!-- spikes:end -->"
+START, END = sections.markers("spikes")
 
 SEED = 12
 LENDERS = 2_000
@@ -385,17 +386,6 @@ def markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Replace this benchmark's section of ``doc`` (between its markers), or append it."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=SEED)
@@ -415,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path}")
     if not args.quick or args.doc:
         doc = args.doc or DOC
-        write_section(doc, markdown(res))
+        sections.write_section(doc, "spikes", markdown(res))
         print(f"wrote {doc}")
     print(markdown(res))
     return 0 if res["poisson"]["meets_target"] else 1

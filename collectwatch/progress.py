@@ -6,6 +6,7 @@ progress beyond the TTY check: callers pass ``enabled=False`` for ``--quiet``.
 
 from __future__ import annotations
 
+import resource
 import shutil
 import sys
 import time
@@ -15,6 +16,13 @@ _BAR_WIDTH = 24
 # Redraw at most this often: drawing on every 1 MiB chunk or every row would spend more
 # time on the terminal than on the work, and flicker.
 _MIN_REDRAW_SECONDS = 0.2
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its finished children so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _human_bytes(n: float) -> str:

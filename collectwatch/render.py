@@ -30,6 +30,7 @@ from markupsafe import Markup
 from . import articles, casestudy, charts, claims, evidence, exports, fmt, paths
 from .errors import UserError
 from .evaluate import MIN_SUPPORT, read_gold_results
+from .progress import cpu_seconds
 
 LANGS = ("en", "zh")
 
@@ -585,9 +586,20 @@ def _feeds(env, site: Site, book, tables, config, generated: str) -> None:
 
 
 def write_site(
-    site: Site, out: Path, report: dict, *, timings: dict, started: float, search: bool = True
+    site: Site,
+    out: Path,
+    report: dict,
+    *,
+    timings: dict,
+    started: float,
+    cpu: dict | None = None,
+    search: bool = True,
 ) -> None:
-    """Write ``site`` into a fresh folder, index it for search, then swap it in for ``out``."""
+    """Write ``site`` into a fresh folder, index it for search, then swap it in for ``out``.
+
+    ``timings`` and ``cpu``: wall and CPU seconds of the stages before; the report gets them
+    with this stage's (``render``) added, and the wall time of the whole build (``total``).
+    """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(out)
@@ -595,7 +607,7 @@ def write_site(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        clock = time.perf_counter()
+        clock, cpu_clock = time.perf_counter(), cpu_seconds()
         for rel, data in site.files.items():
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -609,6 +621,7 @@ def write_site(
             "render": round(now - clock, 3),
             "total": round(now - started, 3),
         }
+        report["cpu"] = {**(cpu or {}), "render": round(cpu_seconds() - cpu_clock, 3)}
         (tmp / "data" / "build-report.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
         )

@@ -179,3 +179,34 @@ def test_streaming_keeps_multi_file_reads_and_duplicates_identical(monkeypatch, 
     whole = _read(monkeypatch, names, WHOLE_FILE, config)
     assert_same_ingest(_read(monkeypatch, names, 13, config), whole)
     assert whole.inputs[2]["rows_duplicate"] == whole.inputs[0]["rows_in_scope"] > 0
+
+
+@pytest.mark.slow
+def test_full_scale_benchmark_reports_each_target_stage_and_part(tmp_path):
+    """make bench-full's script, on a small input: its section has every target, every stage
+    and where the bytes go, and the other benchmarks' sections of the report survive."""
+    doc, raw = tmp_path / "benchmarks.md", tmp_path / "full.json"
+    doc.write_text("# Benchmarks\n\n<!-- audit:start -->\nkept\n<!-- audit:end -->\n")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "full.py"), "--rows", "3000", "--companies", "40"]
+        + ["--data-dir", str(tmp_path), "--doc", str(doc), "--json", str(raw)],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(raw.read_text())
+    assert found["complaints"] == 3000  # --dc-share 1.0: every row is a debt-collection complaint
+    stages = set(found["timings"]) - {"total"}
+    assert {"ingest", "classify", "aggregate", "render"} <= stages == set(found["cpu"])
+    assert found["site_files"] == sum(files for _, _, files in found["parts"]) > 100
+    text = doc.read_text()
+    assert "<!-- audit:start -->\nkept\n<!-- audit:end -->" in text
+    section = text[text.index("<!-- full:start -->") : text.index("<!-- full:end -->")]
+    for row in ("whole build, wall time", "peak RSS", "site on disk", "files in the site"):
+        assert f"| {row} |" in section
+    for stage in stages:
+        assert f"| {stage} |" in section
+    assert "`data/charts`" in section and "`zh/lenders`" in section
+    assert proc.stdout.count("met") >= 4 and f"wrote {doc}" in proc.stdout

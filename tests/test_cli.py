@@ -97,6 +97,10 @@ def test_real_samples_build_and_reconcile(run_cli, tmp_path):
     assert report["unmapped_labels"] == {}
     for key in ("data_as_of", "generated_at", "timings", "lenders_folded"):
         assert key in report
+    # CPU seconds for every stage the wall clock times (the whole build's total aside)
+    assert set(report["cpu"]) == set(report["timings"]) - {"total"}
+    assert all(seconds >= 0 for seconds in report["cpu"].values())
+    assert report["cpu"]["ingest"] > 0
     assert report["generated_at"] == "2026-09-21T14:13:20Z"  # SOURCE_DATE_EPOCH=1790000000
     import frictionless
 
