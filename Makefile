@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help site real test test-all test-stress lint format eval bench bench-spikes bench-full demo clean audit plotly-bundle
+.PHONY: help site real test test-all test-stress lint format eval bench bench-classify bench-spikes bench-full demo clean audit plotly-bundle
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ demo: $(STAMP) ## Regenerate the synthetic demo data
 
 bench: $(STAMP) ## Benchmarks at scale; writes docs/benchmarks.md (not part of make test)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/classify.py
+
+bench-classify: $(STAMP) ## Only classify at 2 M rows against its last per-behaviour revision
+	$(PY) benchmarks/classify.py
 
 bench-spikes: $(STAMP) ## Only the spike rule's false alarms and power (its docs/benchmarks.md section)
 	$(PY) benchmarks/spikes.py

@@ -912,8 +912,9 @@ def _why(results: dict) -> list[str]:
         f"{d['classify_s']:.1f} s in classify: classify alone takes "
         f"{d['classify_s'] / duck:.1f}× all of (b). (b) never materialises a narrative; (a) "
         "turns every in-scope record into typed canonical columns, writes them to Parquet, "
-        f"and runs the taxonomy's {rules} narrative rules (RE2 through pyarrow, one pass per "
-        "behaviour, on every core) over every narrative. Even with a parser as fast as "
+        f"and runs the taxonomy's {rules} narrative rules (one RE2 set per language, then "
+        "each rule on the texts it matched, on every core; see the classify section) over "
+        "every narrative. Even with a parser as fast as "
         f"DuckDB's, (a)/(b) could not fall below about {floor:.1f}× without dropping or "
         "deferring the text rules. The Arrow reader (in the profile, `_arrow_batches`) is not "
         "the bottleneck; pandas' per-batch normalising and classify are.",

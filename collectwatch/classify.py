@@ -7,12 +7,15 @@ Two kinds of rule from ``data/taxonomy.yaml`` tag each complaint with behaviours
   (Chinese is converted to Simplified first).
 
 Every tag keeps its evidence: the rule that fired and the text it matched. Everything is
-vectorised (a regex pass per behaviour over the whole text column, a factorised lookup for
-labels, threads across cores), so a million complaints take seconds to a minute.
+vectorised (one RE2 set of all a language's patterns searched once over each text, then each
+rule on the texts where it matched; a factorised lookup for labels; threads across cores),
+so the time grows with the text and the hits rather than with the number of rules, and a
+million complaints take seconds.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import re2
 
 from .errors import UserError
 from .text import published, to_simplified_series
@@ -250,63 +254,171 @@ def _true(mask) -> np.ndarray:
     return np.asarray(mask.fill_null(False), dtype=bool) if len(mask) else np.zeros(0, bool)
 
 
-def _apply_rule(rule: Rule, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into ``texts`` where ``rule`` fires, and the text it matched there."""
-    idx = np.flatnonzero(_true(pc.match_substring_regex(texts, rule.pattern)))
+def mark_clauses(texts: pa.Array, lang: str) -> pa.Array:
+    """``texts`` with a CLAUSE_MARK before every clause break of ``lang``: the end of a
+    negation's scope (see NEGATION)."""
+    return pc.replace_substring_regex(texts, "(?i)" + CLAUSE_BREAKS[lang], CLAUSE_MARK + r"\0")
+
+
+def _apply_rule(
+    rule: Rule,
+    texts: pa.Array,
+    marked: pa.Array | None = None,
+    matched: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into ``texts`` where ``rule`` fires, and the text it matched there.
+
+    ``marked`` is ``texts`` through ``mark_clauses``, when the caller has it already (the
+    marks are the same for every rule of a language); a negatable rule marks them itself
+    otherwise. ``matched``: True for the texts where the caller already knows that the
+    rule's pattern matches (the set pass); only the others are searched for it."""
+    if matched is None:
+        idx = np.flatnonzero(_true(pc.match_substring_regex(texts, rule.pattern)))
+    else:
+        ok, unsure = matched.copy(), np.flatnonzero(~matched)
+        if len(unsure):
+            ok[unsure] = _true(pc.match_substring_regex(texts.take(unsure), rule.pattern))
+        idx = np.flatnonzero(ok)
     if not len(idx):
         return idx, np.zeros(0, object)
     hits = texts.take(idx)
     if rule.negated:
-        marked = pc.replace_substring_regex(hits, rule.breaks, CLAUSE_MARK + r"\0")
-        unmarked = pc.replace_substring_regex(marked, rule.negated, " ")
-        hits = pc.replace_substring(unmarked, CLAUSE_MARK, "")
-        keep = np.flatnonzero(_true(pc.match_substring_regex(hits, rule.pattern)))
-        idx, hits = idx[keep], hits.take(keep)
+        if marked is None:
+            marked = pc.replace_substring_regex(hits, rule.breaks, CLAUSE_MARK + r"\0")
+        else:
+            marked = marked.take(idx)
+        # Few texts hold a negated match: find them first, and blank their negated matches
+        # only; the rule must still match what is left of them.
+        neg = np.flatnonzero(_true(pc.match_substring_regex(marked, rule.negated)))
+        if len(neg):
+            unmarked = pc.replace_substring_regex(marked.take(neg), rule.negated, " ")
+            cleaned = pc.replace_substring(unmarked, CLAUSE_MARK, "")
+            still = _true(pc.match_substring_regex(cleaned, rule.pattern))
+            plain = np.setdiff1d(np.arange(len(idx)), neg)
+            order = np.concatenate([plain, neg[still]])
+            hits = pa.concat_arrays([hits.take(plain), cleaned.filter(still)])
+            back = np.argsort(order, kind="stable")
+            idx, hits = idx[order][back], hits.take(back)
     span_pattern = rule.pattern.replace("(?i)", "(?i)(?P<span>", 1) + ")"
     spans = pc.struct_field(pc.extract_regex(hits, span_pattern), [0])
     return idx, pc.utf8_trim_whitespace(spans).to_numpy(zero_copy_only=False)
 
 
-def _behaviour_pass(
-    group: list[tuple[int, Rule]], texts: pa.Array, pos: np.ndarray, beh: int
+SET_MAX_MEM = 64 << 20  # bytes RE2 may use for one language's rule set (program and DFA)
+
+
+def rule_set(patterns: list[str]) -> re2.Set:
+    """One RE2 set of ``patterns``, searched in one pass. A last, empty pattern matches every
+    text, so that a text whose search failed (RE2 gives up when its DFA runs out of memory,
+    and says so only by finding nothing) is told apart from one that no rule matches."""
+    options = re2.Options()
+    options.max_mem = SET_MAX_MEM
+    options.log_errors = False
+    found = re2.Set.SearchSet(options)
+    for p in [*patterns, ""]:
+        found.Add(p)
+    found.Compile()
+    return found
+
+
+def _split(n: int) -> list[tuple[int, int]]:
+    """``range(n)`` as one contiguous (start, stop) slice per worker thread."""
+    step = max(-(-n // _WORKERS), 1)
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
+def _candidates(
+    found: re2.Set, n_rules: int, texts: pa.Array, pool: ThreadPoolExecutor
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which of the ``n_rules`` patterns of ``found`` match which of ``texts``, in one pass
+    over each text: ``(text, rule, sure)`` arrays of index pairs, sorted by rule. A text
+    whose search failed pairs with every rule, not ``sure``, so that the exact pass decides
+    for it."""
+    bounds = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset :][: len(texts) + 1]
+    bounds = bounds.tolist()
+    data = memoryview(texts.buffers()[2] or b"")
+
+    def search(lo: int, hi: int) -> list:
+        return [found.Match(data[bounds[i] : bounds[i + 1]]) or () for i in range(lo, hi)]
+
+    # RE2 lets go of the GIL while it searches, so the texts are shared out across the cores.
+    hits = [h for part in pool.map(lambda job: search(*job), _split(len(texts))) for h in part]
+    sizes = np.fromiter(map(len, hits), np.int64, len(hits))
+    rule = np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(sizes.sum()))
+    text = np.repeat(np.arange(len(texts)), sizes)
+    sure = np.ones(len(rule), bool)
+    failed = np.flatnonzero(sizes == 0)  # the empty pattern matches every text: these failed
+    if len(failed):
+        rule = np.concatenate([rule, np.tile(np.arange(n_rules), len(failed))])
+        text = np.concatenate([text, np.repeat(failed, n_rules)])
+        sure = np.concatenate([sure, np.zeros(n_rules * len(failed), bool)])
+    keep = rule < n_rules  # drop the empty pattern's hits
+    order = np.argsort(rule[keep], kind="stable")
+    return text[keep][order], rule[keep][order], sure[keep][order]
+
+
+def _lang_pass(
+    lang: str,
+    rules: list[tuple[int, Rule]],
+    found: re2.Set,
+    texts: pa.Array,
+    pos: np.ndarray,
+    index: dict[str, int],
+    pool: ThreadPoolExecutor,
 ) -> list[_Tags]:
-    """Run one behaviour's rules over ``texts``."""
-    # One pass with all of a behaviour's patterns finds the rows worth looking at; each
-    # rule then runs on those rows only.
-    if len(group) > 1:
-        anyhit = "|".join(f"(?:{r.pattern})" for _, r in group)
-        cand = np.flatnonzero(_true(pc.match_substring_regex(texts, anyhit)))
-        texts = texts.take(cand)
-    else:
-        cand = np.arange(len(texts))
-    out = []
-    for i, rule in group:
-        idx, spans = _apply_rule(rule, texts)
-        out.append(_Tags(pos[cand[idx]], np.full(len(idx), beh), np.full(len(idx), i), spans))
-    return out
+    """Run one language's ``rules`` (``(rule index, rule)``) over ``texts``: the set pass
+    finds each rule's candidate texts, then the rule runs exactly on those alone."""
+    text, rule, sure = _candidates(found, len(rules), texts, pool)
+    cuts = np.searchsorted(rule, np.arange(len(rules) + 1))
+    cand = [text[cuts[k] : cuts[k + 1]] for k in range(len(rules))]
+    # Clause marks for every text a negatable rule may match, made once for all those rules.
+    negatable = [cand[k] for k, (_, r) in enumerate(rules) if r.negated]
+    marked_rows = np.unique(np.concatenate(negatable)) if negatable else np.zeros(0, np.int64)
+    marked = None
+    if len(marked_rows):
+        parts = pool.map(
+            lambda job: mark_clauses(texts.take(marked_rows[job[0] : job[1]]), lang),
+            _split(len(marked_rows)),
+        )
+        marked = pa.concat_arrays(list(parts))
+
+    def run(k: int) -> _Tags:
+        i, r = rules[k]
+        sub = texts.take(cand[k])
+        mk = marked.take(np.searchsorted(marked_rows, cand[k])) if r.negated else None
+        idx, spans = _apply_rule(r, sub, mk, sure[cuts[k] : cuts[k + 1]])
+        return _Tags(
+            pos[cand[k][idx]], np.full(len(idx), index[r.behaviour]), np.full(len(idx), i), spans
+        )
+
+    return list(pool.map(run, [k for k in range(len(rules)) if len(cand[k])]))
 
 
 CHUNK_ROWS = 50_000  # complaints per round of text rules: bounds the memory of the copies
+_WORKERS = os.cpu_count() or 1
 
 
 def _text_tags(
     df: pd.DataFrame, rules: list[Rule], index: dict[str, int], contexts: dict[str, str]
 ) -> _Tags:
-    groups: dict[str, dict[str, list[tuple[int, Rule]]]] = {}
+    # One pass per language finds, for every text, the rules that match it somewhere (an RE2
+    # set of all the language's patterns), so the time grows with the text and the hits, not
+    # with the number of rules. Each rule then runs exactly (negation, matched words) on the
+    # texts where its pattern matched.
+    by_lang: dict[str, list[tuple[int, Rule]]] = {}
     for i, r in enumerate(rules):
-        groups.setdefault(r.lang, {}).setdefault(r.behaviour, []).append((i, r))
+        by_lang.setdefault(r.lang, []).append((i, r))
+    sets = {lang: rule_set([r.pattern for _, r in group]) for lang, group in by_lang.items()}
     found = []
-    # pyarrow's regex kernels release the GIL, so behaviours run side by side on all cores;
-    # the rows go in chunks, so the texts each rule copies stay small whatever the input.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    # RE2 and pyarrow's regex kernels release the GIL, so the work is shared out across the
+    # cores; the rows go in chunks, so the texts each rule copies stay small.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         for start in range(0, len(df), CHUNK_ROWS):
             part = df.iloc[start : start + CHUNK_ROWS]
-            jobs = []
-            for lang, by_behaviour in groups.items():
+            for lang, group in by_lang.items():
                 pos, texts = _texts(part, lang, contexts.get(lang))
                 if len(texts):
-                    jobs += [(g, texts, pos + start, index[b]) for b, g in by_behaviour.items()]
-            found += [t for done in pool.map(lambda job: _behaviour_pass(*job), jobs) for t in done]
+                    found += _lang_pass(lang, group, sets[lang], texts, pos + start, index, pool)
     return _Tags.concat(found)
 
 

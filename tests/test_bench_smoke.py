@@ -210,3 +210,21 @@ def test_full_scale_benchmark_reports_each_target_stage_and_part(tmp_path):
         assert f"| {stage} |" in section
     assert "`data/charts`" in section and "`zh/lenders`" in section
     assert proc.stdout.count("met") >= 4 and f"wrote {doc}" in proc.stdout
+
+
+def test_classify_benchmark_times_both_revisions_and_checks_they_agree(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "classify.py"), "--rows", "3000", "--repeats", "1"]
+        + ["--baseline", "HEAD", "--doc", str(doc)],
+        capture_output=True,
+        text=True,
+        cwd=paths.ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = doc.read_text(encoding="utf-8")
+    assert text.count("<!-- classify:start -->") == 1 and "<!-- classify:end -->" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "(×" in line]
+    # The taxonomy's rules, then twice and four times as many; every cell measured.
+    assert [r.split("|")[1].split("(")[1].strip(" )") for r in rows] == ["×1", "×2", "×4"]
+    assert all(cell.strip().endswith(" s") for r in rows for cell in r.split("|")[2:6])

@@ -8,14 +8,16 @@ import csv
 import sys
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from collectwatch import classify as classify_module
 from collectwatch import paths
-from collectwatch.classify import classify, crosswalk, label_era, unmapped_labels
+from collectwatch.classify import CLAUSE_MARK, classify, crosswalk, label_era, unmapped_labels
 from collectwatch.config import TAXONOMY_SCHEMA, cross_check_taxonomy, load_taxonomy, read_yaml
 from collectwatch.errors import UserError
-from collectwatch.evaluate import evaluate, every_rule, format_report
+from collectwatch.evaluate import evaluate, every_rule, format_report, gold_texts
 
 REAL_CFPB = paths.REAL_DATA / "cfpb"
 
@@ -494,3 +496,89 @@ def test_text_rules_give_the_same_tags_in_chunks_of_any_size(rules, real, monkey
     chunked, chunked_tags = classify(real, rules)
     pd.testing.assert_frame_equal(whole_tags, chunked_tags)
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+# -- one pass per language: the RE2 set must find what every rule finds on its own ---------
+
+
+def each_rule_alone(rule, texts: pa.Array) -> list[tuple[int, str]]:
+    """The plainest reading of one rule over every text: (text index, matched words). A
+    negatable rule's text has its clause ends marked and its negated matches blanked out
+    everywhere, and must still match afterwards."""
+    if rule.negated:
+        marked = pc.replace_substring_regex(texts, rule.breaks, CLAUSE_MARK + r"\0")
+        blanked = pc.replace_substring_regex(marked, rule.negated, " ")
+        texts = pc.replace_substring(blanked, CLAUSE_MARK, "")
+    hit = pc.match_substring_regex(texts, rule.pattern).fill_null(False).to_pylist()
+    span = rule.pattern.replace("(?i)", "(?i)(?P<span>", 1) + ")"
+    found = pc.struct_field(pc.extract_regex(texts, span), [0]).to_pylist()
+    return [(i, found[i].strip()) for i in range(len(texts)) if hit[i]]
+
+
+def one_rule_at_a_time(df: pd.DataFrame, rules: list, index: dict, contexts: dict) -> list:
+    """The text tags as each rule finds them alone, over every text of its language:
+    sorted (row, behaviour, rule, matched words)."""
+    found = []
+    for lang in sorted({r.lang for r in rules}):
+        pos, texts = classify_module._texts(df, lang, contexts.get(lang))
+        for i, rule in enumerate(rules):
+            if rule.lang == lang:
+                found += [
+                    (int(pos[j]), index[rule.behaviour], i, span)
+                    for j, span in each_rule_alone(rule, texts)
+                ]
+    return sorted(found)
+
+
+def one_pass(df: pd.DataFrame, rules: list, index: dict, contexts: dict) -> list:
+    tags = classify_module._text_tags(df, rules, index, contexts)
+    return sorted((int(p), int(b), int(r), s) for p, b, r, s in zip(*tags, strict=True))
+
+
+@pytest.fixture(scope="module")
+def narratives(real):
+    """Every real narrative at hand: the CFPB samples' debt-collection rows, and the gold
+    set's English and Chinese texts (read from ../shared)."""
+    texts = gold_texts()
+    if texts is None:
+        pytest.skip("real gold texts not found in ../shared")
+    items = pd.read_csv(paths.DATA / "gold" / "items.csv", dtype=str)
+    lang_of = dict(zip(items["item_id"], items["language"], strict=True))
+    rows = [{"narrative": n, "language": "en"} for n in real["narrative"].dropna()]
+    rows += [{"narrative": t, "language": lang_of[i]} for i, t in texts.items()]
+    return frame(*rows)
+
+
+def test_one_pass_per_language_finds_what_each_rule_finds_alone(rules, narratives):
+    compiled = classify_module.compile_rules(rules)
+    index = {b: i for i, b in enumerate(rules["behaviours"])}
+    contexts = rules.get("text_context", {})
+    assert set(narratives["language"]) == {"en", "zh"}
+    expected = one_rule_at_a_time(narratives, compiled, index, contexts)
+    assert len({t[2] for t in expected}) > 30  # most rules fire somewhere in the real texts
+    assert one_pass(narratives, compiled, index, contexts) == expected
+
+
+class GivesUp:
+    """An RE2 set whose search fails on some texts, as a real one does when its DFA runs
+    out of memory: it then finds nothing at all, not even the empty pattern."""
+
+    def __init__(self, real_set, every: int) -> None:
+        self.real, self.every, self.calls = real_set, every, 0
+
+    def Match(self, text):  # noqa: N802 (RE2's name)
+        self.calls += 1
+        return [] if self.calls % self.every == 0 else self.real.Match(text)
+
+
+def test_a_text_whose_set_search_fails_is_still_read_by_every_rule(rules, narratives):
+    compiled = classify_module.compile_rules(rules)
+    en = [r for r in compiled if r.lang == "en"]
+    index = {b: i for i, b in enumerate(rules["behaviours"])}
+    pos, texts = classify_module._texts(narratives, "en")
+    found = GivesUp(classify_module.rule_set([r.pattern for r in en]), every=3)
+    with classify_module.ThreadPoolExecutor(1) as pool:
+        tags = classify_module._lang_pass("en", list(enumerate(en)), found, texts, pos, index, pool)
+    assert found.calls == len(texts)
+    got = sorted((int(p), int(b), int(r), s) for t in tags for p, b, r, s in zip(*t, strict=True))
+    assert got == one_rule_at_a_time(narratives, en, index, {})
