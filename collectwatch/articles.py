@@ -5,7 +5,8 @@ no number in prose is typed by hand:
 
 * ``{{ figure("share", lender=top, behaviour="repeated_contact") }}`` → a formatted figure
   computed from the aggregate tables (see FIGURES);
-* ``{{ chart("lender_mix", lender=top) }}`` → an embedded chart with its table and CSV.
+* ``{{ chart("lender_mix", lender=top) }}`` → an embedded chart with its table and CSV: any
+  kind of charts.REGISTRY, with ``lender=`` or ``behaviour=`` as its scope needs.
 
 An unknown figure, chart, lender or behaviour fails the build with the article and line.
 """
@@ -39,19 +40,6 @@ FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-CHARTS = {
-    "family_trend": charts.family_trend,
-    "top_lenders": charts.top_lenders,
-    "state_map": charts.state_map,
-    "lender_trend": charts.lender_trend,
-    "lender_mix": charts.lender_mix,
-    "lender_responses": charts.lender_responses,
-    "lender_states": charts.lender_states,
-    "behaviour_trend": charts.behaviour_trend,
-    "behaviour_top_lenders": charts.behaviour_top_lenders,
-}
-
-
 class ArticleError(Exception):
     """A reference in an article that the data cannot resolve: the author's mistake."""
 
@@ -81,8 +69,12 @@ class Leader(str):
 class Figures:
     """Resolves ``figure(kind, **filters)`` and ``chart(kind, **filters)`` calls."""
 
-    def __init__(self, tables: dict, taxonomy: dict) -> None:
-        self.t, self.tax = tables, taxonomy
+    def __init__(
+        self, tables: dict, taxonomy: dict, text: dict | None = None, site: dict | None = None
+    ) -> None:
+        """``text``: the chart text (charts.config_text), data/charts.yaml when None;
+        ``site``: site.yaml, for the chart options it sets."""
+        self.t, self.tax, self.text, self.site = tables, taxonomy, text, site
         lenders = tables["lenders"]
         self.slugs = dict(
             zip(lenders["lender"].astype(str), lenders["lender_slug"].astype(str), strict=True)
@@ -174,19 +166,20 @@ class Figures:
     def fig_peer_lenders(self) -> str:
         return str(int(self.t["lenders"]["in_peer_group"].sum()))
 
-    def chart(
-        self, kind: str, lang: str, lender: str | None = None, behaviour: str | None = None
-    ) -> dict:
-        """A chart of CHARTS for the article, for ``lender`` and/or ``behaviour``."""
-        fn = CHARTS.get(kind)
-        if fn is None:
-            raise ArticleError(f"unknown chart {kind!r} (known: {', '.join(CHARTS)})")
-        args = [self.slug(lender)] if lender else []
-        args += [self.behaviour(behaviour)] if behaviour else []
-        try:
-            return fn(self.t, self.tax, *args, lang=lang)
-        except TypeError as exc:
-            raise ArticleError(f"chart {kind!r}: {exc}") from None
+    def chart(self, kind: str, lang: str, **subject: str) -> dict:
+        """A chart of charts.REGISTRY for the article: a market chart takes no argument, a
+        lender's chart ``lender=`` (name or slug), a behaviour's chart ``behaviour=``."""
+        spec = charts.SPECS.get(kind)
+        if spec is None:
+            raise ArticleError(f"unknown chart {kind!r} (known: {', '.join(charts.SPECS)})")
+        need = {"market": set(), "lender": {"lender"}, "behaviour": {"behaviour"}}[spec.scope]
+        if set(subject) != need:
+            wanted = f"{next(iter(need))}=" if need else "no argument"
+            given = ", ".join(f"{k}=" for k in subject) or "none"
+            raise ArticleError(f"chart {kind!r} takes {wanted} (given: {given})")
+        key = self.slug(subject["lender"]) if "lender" in subject else None
+        key = self.behaviour(subject["behaviour"]) if "behaviour" in subject else key
+        return spec.build(self.t, self.tax, key, lang, text=self.text, site=self.site)
 
 
 def load(folder: Path, tables: dict, config) -> tuple[list[dict], dict[str, str]]:
@@ -196,7 +189,7 @@ def load(folder: Path, tables: dict, config) -> tuple[list[dict], dict[str, str]
     (path → reason), for the build report. A mistake in an article is a UserError.
     """
     skipped: dict[str, str] = {}
-    figures = Figures(tables, config.taxonomy)
+    figures = Figures(tables, config.taxonomy, charts.config_text(config), config.site)
     # Everything a template prints passes md_text unless it is already Markup (a chart
     # block), so a company name from the data can never become Markdown or HTML.
     env = jinja2.Environment(

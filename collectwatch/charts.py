@@ -25,6 +25,8 @@ import copy
 import json
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import pandas as pd
 
 from . import claims, paths
 from .config import LANG_TEXT, STR, read_yaml
+from .errors import UserError
 from .fmt import pct
 
 CHARTS_YAML = paths.DATA / "charts.yaml"
@@ -43,6 +46,7 @@ CHARTS_SCHEMA = {
     "change": {"up": LANG_TEXT, "down": LANG_TEXT, "same": LANG_TEXT},
     "outcomes": {"*": LANG_TEXT},
     "charts": {"*": {"*": LANG_TEXT}},
+    "columns": {"*": LANG_TEXT},
 }
 
 MARKET = "All lenders"  # aggregate.MARKET: the market-wide rows of a table
@@ -107,8 +111,17 @@ BAND_PX = 42  # height of one category in a bar chart: its name above, its bar(s
 
 @lru_cache(maxsize=4)
 def load_text(path: Path = CHARTS_YAML) -> dict:
-    """Read and validate data/charts.yaml (titles, labels, summary templates per language)."""
-    return read_yaml(Path(path), CHARTS_SCHEMA)
+    """Read and validate data/charts.yaml (titles, labels, summary templates per language,
+    CSV column descriptions); it must hold the text of every chart in :data:`REGISTRY` and
+    nothing else (:func:`check_text`)."""
+    text = read_yaml(Path(path), CHARTS_SCHEMA)
+    check_text(text, str(path))
+    return text
+
+
+def config_text(config) -> dict:
+    """The chart text of a loaded Config: site.yaml's ``files.charts`` or data/charts.yaml."""
+    return load_text(Path(config.files.get("charts", CHARTS_YAML)))
 
 
 def _text(text: dict | None) -> dict:
@@ -1741,3 +1754,248 @@ def spikes(
     for row, month in zip(table["rows"], sorted(set(data["month"])), strict=True):
         row.append(unusual.get(month, ""))
     return chart
+
+
+# ── the registry: every chart, declared once ───────────────────────────────────────────
+
+SCOPES = ("market", "lender", "behaviour")
+SECTIONS = ("charts", "spikes", "")  # where a page draws a chart; "" = articles only
+
+# The CSV columns of each shape of chart, with their Table Schema types, in CSV order.
+# Their descriptions are charts.yaml's ``columns``.
+TIME_FIELDS = (
+    ("series", "string"),
+    ("month", "yearmonth"),
+    ("complaints", "integer"),
+    ("provisional", "boolean"),
+    ("coverage", "string"),
+)
+SHARE_FIELDS = (
+    ("complaints", "integer"),
+    ("lender_complaints", "integer"),
+    ("share", "number"),
+    ("share_lo", "number"),
+    ("share_hi", "number"),
+    ("peer_median", "number"),
+)
+TREND_TEXT = ("title", "y", "summary", "summary_short")
+MIX_TEXT = ("x", "summary", "summary_typical", "summary_level")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One kind of chart: its name, what it is about, what it reads and writes.
+
+    - ``kind``: its name in articles (``chart("lender_mix", lender=…)``), in tests and as the
+      schema file of its CSVs (``data/schemas/<kind>.json``).
+    - ``scope``: "market" (one chart), "lender" (one per company) or "behaviour" (one per
+      behaviour); the builder then takes the company's slug or the behaviour's id.
+    - ``make``: the builder, ``make(tables, taxonomy, [subject,] lang, text=…, **options)``.
+    - ``tables``: the aggregate tables it reads.
+    - ``text_key``, ``text``: the charts.yaml entries ``charts.<text_key>.<text…>`` it uses.
+    - ``fields``: its CSV's columns as (name, Table Schema type).
+    - ``section``: where the pages of its scope draw it: "charts" (the page's charts),
+      "spikes" (the spikes section, when the chart has something to show) or "" (only in
+      articles).
+    - ``options``: fixed keyword arguments; ``settings``: keyword → the site.yaml key that
+      sets it.
+    """
+
+    kind: str
+    scope: str
+    make: Callable[..., dict]
+    tables: tuple[str, ...]
+    text_key: str
+    text: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...]
+    section: str = "charts"
+    options: tuple[tuple[str, object], ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def build(
+        self,
+        tables: dict,
+        taxonomy: dict,
+        subject: str | None = None,
+        lang: str = "en",
+        *,
+        text: dict | None = None,
+        site: dict | None = None,
+    ) -> dict:
+        """The Chart dict (see the module docstring) with its ``kind``. ``subject``: the
+        company's slug or the behaviour's id (None for a market chart); ``site``: site.yaml,
+        for the options it sets."""
+        if (subject is None) != (self.scope == "market"):
+            raise ValueError(f"chart {self.kind}: scope {self.scope}, subject {subject!r}")
+        options = dict(self.options)
+        options.update({kw: site[key] for kw, key in self.settings if site is not None})
+        args = () if subject is None else (subject,)
+        chart = self.make(tables, taxonomy, *args, lang, text=text, **options)
+        return {**chart, "kind": self.kind}
+
+
+def _market_spikes(tables, taxonomy, lang="en", **kw) -> dict:
+    return spikes(tables, taxonomy, None, lang, **kw)
+
+
+def _behaviour_state_map(tables, taxonomy, behaviour, lang="en", **kw) -> dict:
+    return state_map(tables, taxonomy, lang, behaviour=behaviour, **kw)
+
+
+REGISTRY: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "family_trend",
+        "market",
+        family_trend,
+        ("family_monthly", "date_coverage"),
+        "family_trend",
+        TREND_TEXT,
+        TIME_FIELDS,
+    ),
+    ChartSpec(
+        "top_lenders",
+        "market",
+        top_lenders,
+        ("lenders",),
+        "top_lenders",
+        ("title", "x", "summary"),
+        (("rank", "integer"), ("lender", "string"), ("lender_slug", "string"))
+        + (("complaints", "integer"),),
+        settings=(("n", "top_lenders"),),
+    ),
+    ChartSpec(
+        "state_map",
+        "market",
+        state_map,
+        ("state_behaviour",),
+        "state_map",
+        ("title", "colorbar", "summary"),
+        (("state", "string"), ("complaints", "integer")),
+    ),
+    ChartSpec(
+        "market_spikes",
+        "market",
+        _market_spikes,
+        ("spikes", "market_monthly", "date_coverage"),
+        "spikes",
+        ("title", "y", "summary", "none"),
+        TIME_FIELDS[:4]
+        + (("spike", "boolean"), ("coverage", "string"))
+        + (("baseline", "number"), ("score", "number")),
+        section="spikes",
+    ),
+    ChartSpec(
+        "lender_trend",
+        "lender",
+        lender_trend,
+        ("lenders", "lender_monthly", "lender_family_monthly", "date_coverage"),
+        "lender_trend",
+        TREND_TEXT,
+        TIME_FIELDS,
+    ),
+    ChartSpec(
+        "lender_mix",
+        "lender",
+        lender_mix,
+        ("lenders", "behaviour_mix"),
+        "lender_mix",
+        ("title", *MIX_TEXT),
+        (("category", "string"), *SHARE_FIELDS, ("above_peers", "boolean")),
+    ),
+    ChartSpec(
+        "lender_family_mix",
+        "lender",
+        lender_mix,
+        ("lenders", "family_mix"),
+        "lender_mix",
+        ("title_family", *MIX_TEXT),
+        (("category", "string"), *SHARE_FIELDS, ("above_peers", "boolean")),
+        section="",
+        options=(("level", "family"),),
+    ),
+    ChartSpec(
+        "lender_responses",
+        "lender",
+        lender_responses,
+        ("lenders", "responses"),
+        "lender_responses",
+        ("title", "x", "summary", "summary_timely"),
+        (("response", "string"), ("complaints", "integer"), ("denominator", "integer"))
+        + (("share", "number"), ("market_share", "number")),
+    ),
+    ChartSpec(
+        "lender_states",
+        "lender",
+        lender_states,
+        ("lenders", "lender_states"),
+        "lender_states",
+        ("title", "y", "summary"),
+        (("state", "string"), ("complaints", "integer")),
+    ),
+    ChartSpec(
+        "lender_spikes",
+        "lender",
+        spikes,
+        ("lenders", "spikes", "counts_monthly", "lender_monthly", "date_coverage"),
+        "spikes",
+        ("title", "y", "summary", "none"),
+        TIME_FIELDS[:4]
+        + (("spike", "boolean"), ("coverage", "string"))
+        + (("baseline", "number"), ("score", "number")),
+        section="spikes",
+    ),
+    ChartSpec(
+        "behaviour_trend",
+        "behaviour",
+        behaviour_trend,
+        ("market_monthly", "date_coverage"),
+        "behaviour_trend",
+        TREND_TEXT,
+        TIME_FIELDS,
+    ),
+    ChartSpec(
+        "behaviour_top_lenders",
+        "behaviour",
+        behaviour_top_lenders,
+        ("behaviour_mix",),
+        "behaviour_top_lenders",
+        ("title", "x", "summary"),
+        (("lender", "string"), ("lender_slug", "string"), *SHARE_FIELDS),
+    ),
+    ChartSpec(
+        "behaviour_state_map",
+        "behaviour",
+        _behaviour_state_map,
+        ("state_behaviour",),
+        "behaviour_state_map",
+        ("title", "colorbar", "summary"),
+        (("state", "string"), ("complaints", "integer"), ("state_complaints", "integer"))
+        + (("share", "number"),),
+    ),
+)
+SPECS: dict[str, ChartSpec] = {spec.kind: spec for spec in REGISTRY}
+
+
+def on_page(scope: str, section: str = "charts") -> tuple[ChartSpec, ...]:
+    """The charts a page of ``scope`` draws in ``section``, in order."""
+    return tuple(s for s in REGISTRY if s.scope == scope and s.section == section)
+
+
+def check_text(text: dict, where: str) -> None:
+    """charts.yaml (already schema-checked) must hold the text of every registered chart
+    and CSV column, and nothing that no chart uses; raises a UserError naming the key."""
+    used = {(s.text_key, key): s.kind for s in REGISTRY for key in s.text}
+    for (chart, key), kind in used.items():
+        if key not in text["charts"].get(chart, {}):
+            raise UserError(f"{where}: missing key charts.{chart}.{key} (text of chart {kind})")
+    for chart, keys in text["charts"].items():
+        for key in keys:
+            if (chart, key) not in used:
+                raise UserError(f"{where}: unknown key charts.{chart}.{key} (no chart uses it)")
+    fields = {name: s.kind for s in REGISTRY for name, _ in s.fields}
+    for name, kind in fields.items():
+        if name not in text["columns"]:
+            raise UserError(f"{where}: missing key columns.{name} (a column of chart {kind}'s CSV)")
+    for name in text["columns"]:
+        if name not in fields:
+            raise UserError(f"{where}: unknown key columns.{name} (no chart has that column)")

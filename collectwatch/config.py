@@ -125,7 +125,7 @@ SITE_SCHEMA = {
         "false_discovery_rate": NUM,
     },
     "case_studies?": {"lenders": [STR], "auto": (int,)},
-    "files?": {"sources?": STR, "taxonomy?": STR, "lenders?": STR},
+    "files?": {"sources?": STR, "taxonomy?": STR, "lenders?": STR, "charts?": STR},
 }
 
 
@@ -250,6 +250,7 @@ def load_config(config_file: Path | None = None) -> Config:
         ("sources", paths.SOURCES_YAML),
         ("taxonomy", paths.TAXONOMY_YAML),
         ("lenders", paths.LENDERS_YAML),
+        ("charts", paths.CHARTS_YAML),  # read and checked by charts.load_text (pipeline)
     ):
         files[name] = base / overrides[name] if name in overrides else default
     taxonomy = load_taxonomy(files["taxonomy"])

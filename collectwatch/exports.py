@@ -311,17 +311,11 @@ def load_table_meta(
     return meta
 
 
-def downloads(
-    tables: dict[str, pd.DataFrame],
-    meta: dict,
-    *,
-    sources_meta: list[dict],
-    generated_at: str,
-    title: str,
-    lang: str = "en",
-) -> dict[str, bytes]:
+def table_files(
+    tables: dict[str, pd.DataFrame], meta: dict, lang: str = "en"
+) -> tuple[dict[str, bytes], list[dict]]:
     """Every table as ``<name>.csv`` (``<name>.csv.gz`` when its meta sets ``compression:
-    gz``) plus ``datapackage.json``: file name → bytes.
+    gz``): file name → bytes, and the tables' resource descriptors, in ``tables`` order.
 
     ``meta`` is :func:`load_table_meta`'s result (checked against ``tables``).
     """
@@ -343,9 +337,85 @@ def downloads(
                 compression=compression,
             )
         )
+    return files, resources
+
+
+def package_json(
+    resources: list[dict], *, sources_meta: list[dict], generated_at: str, title: str
+) -> bytes:
+    """datapackage.json's bytes: :func:`datapackage` as indented UTF-8 JSON."""
     package = datapackage(
         resources, sources_meta=sources_meta, generated_at=generated_at, title=title
     )
-    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
-    files["datapackage.json"] = text.encode("utf-8")
+    return (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def downloads(
+    tables: dict[str, pd.DataFrame],
+    meta: dict,
+    *,
+    sources_meta: list[dict],
+    generated_at: str,
+    title: str,
+    lang: str = "en",
+) -> dict[str, bytes]:
+    """Every table (see :func:`table_files`) plus a ``datapackage.json`` that lists them:
+    file name → bytes."""
+    files, resources = table_files(tables, meta, lang)
+    files["datapackage.json"] = package_json(
+        resources, sources_meta=sources_meta, generated_at=generated_at, title=title
+    )
     return files
+
+
+# ── chart CSVs (data/charts/<id>.csv) ──────────────────────────────────────────────────
+
+# One Table Schema per kind of chart, in schemas/<kind>.json next to datapackage.json: a full
+# build has a CSV for every chart of every company, and each resource names its kind's file
+# instead of repeating the schema.
+SCHEMA_FOLDER = "schemas"
+
+
+def chart_schema(fields, descriptions: dict[str, str]) -> dict:
+    """The Table Schema of one kind of chart's CSVs. ``fields``: (name, Table Schema type)
+    in CSV order; ``descriptions``: column name → text (KeyError for an undescribed one)."""
+    return {
+        "fields": [
+            {"name": name, "type": kind, "description": descriptions[name]} for name, kind in fields
+        ],
+        "missingValues": [""],  # a month the inputs do not cover has no count
+    }
+
+
+def chart_resources(
+    charts: list[dict], schemas: dict[str, dict]
+) -> tuple[dict[str, bytes], list[dict]]:
+    """Resources for chart CSVs, and the schema files they point at.
+
+    ``charts``: dicts with ``name`` (the chart id), ``path`` (relative to datapackage.json),
+    ``data`` (the CSV's bytes), ``kind`` and ``title``; ``schemas``: kind → Table Schema.
+    Returns ``schemas/<kind>.json`` → bytes for each kind used, and one resource per chart,
+    in ``charts`` order.
+    """
+    files: dict[str, bytes] = {}
+    resources = []
+    for chart in charts:
+        schema_path = f"{SCHEMA_FOLDER}/{chart['kind']}.json"
+        if schema_path not in files:
+            text = json.dumps(schemas[chart["kind"]], indent=2, ensure_ascii=False) + "\n"
+            files[schema_path] = text.encode("utf-8")
+        if not RESOURCE_NAME.match(chart["name"]):
+            raise ValueError(f"chart id {chart['name']!r} is not a resource name")
+        resources.append(
+            {
+                "name": chart["name"],
+                "path": chart["path"],
+                "profile": "tabular-data-resource",
+                "title": chart["title"],
+                "encoding": "utf-8-sig",
+                "hash": f"sha256:{sha256(chart['data'])}",
+                "bytes": len(chart["data"]),
+                "schema": schema_path,
+            }
+        )
+    return files, resources

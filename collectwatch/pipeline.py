@@ -45,7 +45,7 @@ def build(
     ``fetch`` downloads the bulk export, ``fetch_search`` the search-API slice set in
     ``fetch.search``; with none of these and no ``inputs``, builds from the synthetic demo data.
     """
-    from . import aggregate, claims, classify, evaluate, ingest, render
+    from . import aggregate, charts, claims, classify, evaluate, ingest, render
 
     timings: dict[str, float] = {}  # wall seconds per stage
     cpu: dict[str, float] = {}  # CPU seconds per stage, worker processes included
@@ -60,6 +60,7 @@ def build(
         clock, cpu_clock = now, now_cpu
 
     config = load_config(config_file)
+    charts.config_text(config)  # every chart's text is there: fail before reading any input
     synthetic = not inputs and not fetch and not fetch_search
     download = None
     if fetch or fetch_search:

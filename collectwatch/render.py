@@ -92,6 +92,7 @@ class Site:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.pages: list[dict] = []  # for the sitemap
+        self.charts: dict[str, dict] = {}  # chart id → kind and title, for the data package
 
     def add(self, path: str, data: bytes | str) -> None:
         if path in self.files:
@@ -139,9 +140,8 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         for item in report["inputs"]
     ]
     title = config.site["title"]["en"]
-    for name, data in exports.downloads(
-        published, meta, sources_meta=sources_meta, generated_at=generated, title=title
-    ).items():
+    table_files, resources = exports.table_files(published, meta)
+    for name, data in table_files.items():
         site.add(f"data/{name}", data)
     citation = exports.citation(
         title=title,
@@ -168,6 +168,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         "citation": citation,
         "table_meta": meta,
         "coverage": claims.view(tables["date_coverage"], report["coverage"]),
+        "chart_text": charts.config_text(config),
     }
     book, report["articles_skipped"] = articles.load(paths.ARTICLES, tables, config)
     order = casestudy.select(tables, config.site)
@@ -195,12 +196,42 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ctx.articles(book)
         ctx.case_studies(tables, table, tags, config, order, studies)
         ctx.not_found()
+    # The package lists the tables and every chart CSV the pages wrote (data/charts/).
+    schema_files, chart_resources = exports.chart_resources(
+        _chart_entries(site), _chart_schemas(common["chart_text"])
+    )
+    for name, data in schema_files.items():
+        site.add(f"data/{name}", data)
+    site.add(
+        "data/datapackage.json",
+        exports.package_json(
+            resources + chart_resources,
+            sources_meta=sources_meta,
+            generated_at=generated,
+            title=title,
+        ),
+    )
     _feeds(env, site, book, tables, config, generated)
     site.add(
         "sitemap.xml",
         env.get_template("sitemap.xml").render(pages=site.pages, base=config.site["base_url"]),
     )
     return site
+
+
+def _chart_entries(site: Site) -> list[dict]:
+    """Every chart CSV the pages wrote, by id, with its kind and title (exports.chart_resources)."""
+    return [
+        {"name": cid, "path": f"charts/{cid}.csv", "data": site.files[f"data/charts/{cid}.csv"]}
+        | info
+        for cid, info in sorted(site.charts.items())
+    ]
+
+
+def _chart_schemas(text: dict) -> dict[str, dict]:
+    """Each registered kind of chart → the Table Schema of its CSVs (English descriptions)."""
+    descriptions = {name: value["en"] for name, value in text["columns"].items()}
+    return {spec.kind: exports.chart_schema(spec.fields, descriptions) for spec in charts.REGISTRY}
 
 
 def _source_title(item: dict, config) -> str:
@@ -316,6 +347,7 @@ class Pages:
             self.charts_written.add(chart["id"])
             if csv_path not in self.site.files:
                 self.site.add(csv_path, exports.csv_bytes(chart["data"]))
+                self.site.charts[chart["id"]] = {"kind": chart["kind"], "title": chart["title"]}
             block = self._chart_html(chart, embed, csv_path, embed)
             self.site.add(
                 page_file(embed),
@@ -352,6 +384,25 @@ class Pages:
 
     # -- page types --------------------------------------------------------------------
 
+    def charts_of(
+        self, scope: str, tables, subject: str | None = None, section: str = "charts"
+    ) -> list[dict]:
+        """The charts (charts.REGISTRY) that a page of ``scope`` draws in ``section``, for
+        ``subject`` (a company's slug, a behaviour's id; None for the market). The spikes
+        section leaves out a chart with nothing to show: its table already says so."""
+        built = [
+            spec.build(
+                tables,
+                self.common["taxonomy"],
+                subject,
+                self.lang,
+                text=self.common["chart_text"],
+                site=self.common["site"],
+            )
+            for spec in charts.on_page(scope, section)
+        ]
+        return built if section == "charts" else [c for c in built if not c["empty"]]
+
     def overview(self, tables) -> None:
         lenders = tables["lenders"]
         spikes = tables["spikes"]
@@ -360,13 +411,7 @@ class Pages:
             "",
             "index.html",
             title=self.common["site"]["title"][self.lang],
-            charts=[
-                charts.family_trend(tables, self.common["taxonomy"], self.lang),
-                charts.top_lenders(
-                    tables, self.common["taxonomy"], self.lang, n=self.common["site"]["top_lenders"]
-                ),
-                charts.state_map(tables, self.common["taxonomy"], self.lang),
-            ],
+            charts=self.charts_of("market", tables),
             headline={
                 "complaints": int(lenders["complaints"].sum()),
                 "lenders": len(lenders),
@@ -375,6 +420,7 @@ class Pages:
                 "narratives": int(lenders["narratives"].sum()),
             },
             spikes=latest,
+            spike_charts=self.charts_of("market", tables, section="spikes"),
         )
 
     def lenders_index(self, lenders) -> None:
@@ -390,18 +436,15 @@ class Pages:
         tax = self.common["taxonomy"]
         slug = row.lender_slug
         spikes = tables["spikes"]
+        mine = claims.latest_first(spikes[spikes["lender_slug"].astype("string") == slug])
         self.render(
             f"lenders/{slug}/",
             "lender.html",
             title=str(row.lender),
             lender=row,
-            charts=[
-                charts.lender_trend(tables, tax, slug, self.lang),
-                charts.lender_mix(tables, tax, slug, self.lang),
-                charts.lender_responses(tables, tax, slug, self.lang),
-                charts.lender_states(tables, tax, slug, self.lang),
-            ],
-            spikes=claims.latest_first(spikes[spikes["lender_slug"].astype("string") == slug]),
+            charts=self.charts_of("lender", tables, slug),
+            spikes=mine,
+            spike_charts=self.charts_of("lender", tables, slug, "spikes") if len(mine) else [],
             case_study_path=self.path(f"case-studies/{slug}/") if has_case_study else None,
             excerpts=evidence.view(quotes, tax, self.lang),
         )
@@ -426,10 +469,7 @@ class Pages:
             info=info,
             family=tax["families"][info["family"]],
             labels=crosswalk[crosswalk["behaviour"] == bid],
-            charts=[
-                charts.behaviour_trend(tables, tax, bid, self.lang),
-                charts.behaviour_top_lenders(tables, tax, bid, self.lang),
-            ],
+            charts=self.charts_of("behaviour", tables, bid),
         )
 
     def methodology(self, evaluation, crosswalk) -> None:

@@ -55,42 +55,30 @@ def picks(tables):
     sp = tables["spikes"]
     sp = sp[sp["lender"].astype("string") != aggregate.MARKET]
     return {
+        "market": None,
         "lender": str(peers["lender_slug"].iloc[0]),
         "behaviour": str(behaviours["behaviour"].iloc[0]),
         "spiking": str(sp["lender_slug"].iloc[0]) if len(sp) else None,
     }
 
 
-# kind → how to build it from (tables, taxonomy, picks, lang)
-BUILDERS = {
-    "family_trend": lambda t, tax, p, lang: charts.family_trend(t, tax, lang),
-    "top_lenders": lambda t, tax, p, lang: charts.top_lenders(t, tax, lang, n=15),
-    "state_map": lambda t, tax, p, lang: charts.state_map(t, tax, lang),
-    "behaviour_state_map": lambda t, tax, p, lang: charts.state_map(
-        t, tax, lang, behaviour=p["behaviour"]
-    ),
-    "lender_trend": lambda t, tax, p, lang: charts.lender_trend(t, tax, p["lender"], lang),
-    "lender_mix": lambda t, tax, p, lang: charts.lender_mix(t, tax, p["lender"], lang),
-    "lender_family_mix": lambda t, tax, p, lang: charts.lender_mix(
-        t, tax, p["lender"], lang, level="family"
-    ),
-    "lender_responses": lambda t, tax, p, lang: charts.lender_responses(t, tax, p["lender"], lang),
-    "lender_states": lambda t, tax, p, lang: charts.lender_states(t, tax, p["lender"], lang),
-    "behaviour_trend": lambda t, tax, p, lang: charts.behaviour_trend(t, tax, p["behaviour"], lang),
-    "behaviour_top_lenders": lambda t, tax, p, lang: charts.behaviour_top_lenders(
-        t, tax, p["behaviour"], lang
-    ),
-    "market_spikes": lambda t, tax, p, lang: charts.spikes(t, tax, None, lang),
-    "lender_spikes": lambda t, tax, p, lang: charts.spikes(t, tax, p["spiking"], lang),
-}
-TIME_KINDS = {"family_trend", "lender_trend", "behaviour_trend", "market_spikes", "lender_spikes"}
+# Every registered chart, by kind; each is built for the subject its scope takes.
+BUILDERS = charts.SPECS
+TIME_KINDS = {s.kind for s in charts.REGISTRY if ("month", "yearmonth") in s.fields}
+
+
+def make(kind: str, tables: dict, taxonomy: dict, picks: dict, lang: str) -> dict:
+    """Chart ``kind`` for the picked lender or behaviour (the spiking lender for spikes)."""
+    spec = charts.SPECS[kind]
+    pick = "spiking" if kind == "lender_spikes" else spec.scope
+    return spec.build(tables, taxonomy, picks.get(pick), lang)
 
 
 @pytest.fixture(scope="module")
 def built(tables, taxonomy, picks):
     return {
-        (kind, lang): make(tables, taxonomy, picks, lang)
-        for kind, make in BUILDERS.items()
+        (kind, lang): make(kind, tables, taxonomy, picks, lang)
+        for kind in BUILDERS
         for lang in LANGS
     }
 
@@ -137,8 +125,9 @@ def pct(share) -> float | None:
 def test_chart_contract_and_compact_json(built, kind, lang):
     chart = built[kind, lang]
     assert set(chart) == {
-        *("id", "title", "summary", "figure", "data", "table", "source", "facts", "empty")
+        *("id", "kind", "title", "summary", "figure", "data", "table", "source", "facts", "empty")
     }
+    assert chart["kind"] == kind
     assert not chart["source"].lower().startswith(("source", "来源"))  # the page adds it
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", chart["id"]), chart["id"]
     assert not chart["empty"], f"{kind} should have something to draw from the demo data"
@@ -561,9 +550,9 @@ def test_tiny_inputs_give_empty_charts_not_errors(config, classified, rows, lang
     tables = build(config, tiny, tiny_tags, table["date_received"].max())
     slug = str(tiny["lender_slug"].iloc[0]) if rows else "nobody"
     behaviour = next(iter(config.taxonomy["behaviours"]))
-    picks = {"lender": slug, "behaviour": behaviour, "spiking": slug}
-    for kind, make in BUILDERS.items():
-        chart = make(tables, config.taxonomy, picks, lang)
+    picks = {"market": None, "lender": slug, "behaviour": behaviour, "spiking": slug}
+    for kind in BUILDERS:
+        chart = make(kind, tables, config.taxonomy, picks, lang)
         check_empty(chart, lang)
         assert chart["title"], kind
 
@@ -623,3 +612,27 @@ def test_family_trend_is_small_multiples_one_panel_per_family(built, taxonomy):
         assert all(layout["xaxis" + x[1:]].get("matches", "x") == "x" for x, _ in axes)
         names = {a["text"] for a in layout["annotations"] if a["xref"].endswith(" domain")}
         assert names == {t["name"] for t in traces}
+
+
+class Reads(dict):
+    """The aggregate tables, noting which ones a chart reads."""
+
+    def __init__(self, tables: dict) -> None:
+        super().__init__(tables)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("kind", sorted(charts.SPECS))
+def test_a_chart_reads_exactly_the_tables_it_declares(tables, taxonomy, picks, kind):
+    # The registry's ``tables`` is what a reader (and a later lazy loader) can rely on.
+    seen = Reads(tables)
+    make(kind, seen, taxonomy, picks, "en")
+    assert seen.read == set(charts.SPECS[kind].tables)
