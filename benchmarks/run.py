@@ -509,7 +509,9 @@ def build_site(file: str, work: Path, timeout: float | None = None) -> dict:
         files = [p for p in out.rglob("*") if p.is_file()]
         pages = out / "lenders"
         result["data"] = {
-            "lender_pages": sum(p.is_dir() for p in pages.iterdir()) if pages.is_dir() else 0,
+            "lender_pages": (
+                sum((p / "index.html").is_file() for p in pages.iterdir()) if pages.is_dir() else 0
+            ),
             "timings": report.get("timings", {}),
             "complaints": report.get("complaints"),
             "site_files": len(files),

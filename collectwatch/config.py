@@ -116,6 +116,7 @@ SITE_SCHEMA = {
     "languages": [STR],
     "min_lender_complaints": (int,),
     "top_lenders": (int,),
+    "lenders_index_rows?": (int,),
     "provisional_days": (int,),
     "coverage": {"min_spread": NUM, "min_month_share": NUM, "full_rows_per_day": NUM},
     "spikes": {
@@ -243,6 +244,10 @@ def load_config(config_file: Path | None = None) -> Config:
     site_path = Path(config_file) if config_file else paths.SITE_YAML
     site = read_yaml(site_path, SITE_SCHEMA)
     check_spikes(site["spikes"], str(site_path))
+    if site.get("lenders_index_rows", 1) < 1:
+        raise UserError(
+            f"{site_path}: lenders_index_rows must be at least 1, not {site['lenders_index_rows']}"
+        )
     base = site_path.parent
     overrides = site.get("files", {})
     files = {"site": site_path}

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -120,6 +121,7 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ("plotly.min.js", _plotly_js()),
         ("site.css", paths.STATIC / "site.css"),
         ("site.js", paths.STATIC / "site.js"),
+        ("lenders.js", paths.STATIC / "lenders.js"),  # the lenders index only
     ):
         data = src.read_bytes()
         assets[name] = "assets/" + asset_name(name, data)
@@ -283,6 +285,77 @@ def lender_bundles(tables: dict, slugs, generated: str):
         yield slug, buf.getvalue()
 
 
+# ── the lenders index ───────────────────────────────────────────────────────────────────
+
+LENDERS_INDEX_ROWS = 50  # site.yaml's lenders_index_rows when it is left out
+# Letter pages, in the order the navigation lists them: a company goes under the first
+# Latin letter or digit of its name (accents dropped, leading punctuation skipped), or under
+# "other" when its name starts with another script (Chinese, Cyrillic…) or has neither.
+LETTERS = (*"abcdefghijklmnopqrstuvwxyz", "0-9", "other")
+LENDER_FIELDS = ("lender", "slug", "complaints", "rank", "narratives", "first_date", "last_date")
+
+
+def first_letter(name: str) -> str:
+    """The key of the letter page that lists ``name``: "a"–"z", "0-9" or "other"."""
+    for ch in unicodedata.normalize("NFKD", str(name)):
+        if ch.isascii() and ch.isalpha():
+            return ch.lower()
+        if ch.isascii() and ch.isdigit():
+            return "0-9"
+        if ch.isalnum():
+            return "other"
+    return "other"
+
+
+def name_key(name: str) -> str:
+    """Alphabetical order of names: without case or accents."""
+    text = unicodedata.normalize("NFKD", str(name))
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+
+
+def letter_groups(lenders: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Letter key → its companies in alphabetical order, for the letters that have any."""
+    names = lenders["lender"].astype(str)
+    keys = names.map(first_letter)
+    order = sorted(range(len(lenders)), key=lambda i: (name_key(names.iloc[i]), names.iloc[i]))
+    ordered, keys = lenders.iloc[order], keys.iloc[order].to_numpy()
+    return {k: ordered[keys == k] for k in LETTERS if (keys == k).any()}
+
+
+def letter_label(key: str) -> str:
+    """What the navigation shows for a letter key: "A", "0–9" or "#"."""
+    return {"0-9": "0–9", "other": "#"}.get(key, key.upper())
+
+
+def script_json(value) -> str:
+    """JSON that is also safe JavaScript anywhere: no character of a company's name can
+    close a script element, open a comment or end a line in a string."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def lenders_data_js(lenders: pd.DataFrame) -> bytes:
+    """Every company, one compact row each, as a script that lenders.js reads; a script
+    rather than JSON so that it loads from file:// too. Rows are in the order of the
+    server-rendered table (rank, then name)."""
+    rows = [
+        [
+            str(r.lender),
+            str(r.lender_slug) if r.in_peer_group else None,
+            int(r.complaints),
+            int(r.rank),
+            int(r.narratives),
+            r.first_date.strftime("%Y-%m-%d") if not pd.isna(r.first_date) else None,
+            r.last_date.strftime("%Y-%m-%d") if not pd.isna(r.last_date) else None,
+        ]
+        for r in lenders.itertuples(index=False)
+    ]
+    body = script_json({"fields": list(LENDER_FIELDS), "rows": rows})
+    return f"window.collectwatchLenders={body};\n".encode()
+
+
 class Pages:
     """Builds the pages of one language into ``site``."""
 
@@ -424,12 +497,42 @@ class Pages:
         )
 
     def lenders_index(self, lenders) -> None:
+        """/lenders/: the companies with the most complaints, the letter navigation, and
+        every company as a script for lenders.js; /lenders/letter/<key>/: every company of
+        one first letter, so that every lender page is reachable without JavaScript."""
+        ordered = lenders.sort_values(["rank", "lender"])
+        data = lenders_data_js(ordered)
+        data_path = "assets/" + asset_name("lenders-data.js", data)
+        if data_path not in self.site.files:  # one file for both languages
+            self.site.add(data_path, data)
+        groups = letter_groups(ordered)
+        letters = [
+            {"key": key, "label": letter_label(key), "count": len(groups.get(key, ()))}
+            for key in LETTERS
+        ]
+        shown = int(self.common["site"].get("lenders_index_rows", LENDERS_INDEX_ROWS))
         self.render(
             "lenders/",
             "lenders.html",
             title=self.ui["nav_lenders"],
-            lenders=lenders.sort_values(["rank", "lender"]),
+            lenders=ordered.head(shown),
+            total=len(ordered),
+            with_pages=int(ordered["in_peer_group"].sum()),
+            page_size=shown,
+            letters=letters,
+            data_file=data_path,
         )
+        for key, group in groups.items():
+            label = letter_label(key)
+            self.render(
+                f"lenders/letter/{key}/",
+                "lenders_letter.html",
+                title=self.ui["lenders_letter_title"].format(letter=label),
+                lenders=group,
+                letter=key,
+                letter_label=label,
+                letters=letters,
+            )
 
     def lender(self, tables, row, has_case_study: bool = False, quotes=()) -> None:
         """``quotes``: the lender's excerpts from :func:`evidence.select`."""

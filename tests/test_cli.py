@@ -76,6 +76,17 @@ def test_nested_bad_config_key_names_its_path(run_cli, tmp_path):
     one_line_error(run_cli("--config", cfg, "--out", tmp_path / "o"), "spikes.minimum")
 
 
+def test_an_out_of_range_setting_stops_the_build_before_it_reads_input(run_cli, tmp_path):
+    from collectwatch import paths
+
+    cfg = tmp_path / "site.yaml"
+    text = paths.SITE_YAML.read_text(encoding="utf-8")
+    cfg.write_text(text.replace("lenders_index_rows: 50", "lenders_index_rows: 0"), "utf-8")
+    out = tmp_path / "out"
+    one_line_error(run_cli("--config", cfg, "--out", out), "site.yaml", "lenders_index_rows")
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_real_samples_build_and_reconcile(run_cli, tmp_path):
     from .test_ingest import REAL_CSVS

@@ -258,6 +258,13 @@ def test_slugs_never_escape(name):
     assert slug.replace("-", "").isalnum() and slug.isascii()
 
 
+@pytest.mark.parametrize("name", ["Letter", "LETTER Inc.", "letter"])
+def test_a_company_named_letter_does_not_take_the_letter_pages_folder(name):
+    # /lenders/letter/<key>/ are the lenders index's letter pages.
+    slug = slugify(name)
+    assert slug != "letter" and slug.startswith("letter")
+
+
 def test_cache_hit_gives_the_same_table(tmp_path, config):
     f = real("cfpb", "cfpb_2015-2020_sample_with_narratives_6623rows.csv")
     first = ingest([f], config, cache_dir=tmp_path)

@@ -31,8 +31,12 @@ def fold_key(names: pd.Series, legal_suffixes: list[str]) -> pd.Series:
     return names.map(dict(zip(uniq, key, strict=True)))
 
 
+RESERVED_SLUGS = {"letter"}  # /lenders/letter/<key>/ are the lenders index's letter pages
+
+
 def slugify(name: str) -> str:
-    """A URL-safe slug of ASCII letters, digits and hyphens; never empty, never '..'."""
+    """A URL-safe slug of ASCII letters, digits and hyphens; never empty, never '..', never
+    one of RESERVED_SLUGS."""
     decomposed = unicodedata.normalize("NFKD", name)
     ascii_name = decomposed.encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
@@ -40,7 +44,7 @@ def slugify(name: str) -> str:
     # let different names collide, so such names carry a short stable hash; accents only
     # drop their marks (é → e) and need none.
     lost = any(unicodedata.category(c).startswith("L") and not c.isascii() for c in decomposed)
-    if lost or len(slug) < 2:
+    if lost or len(slug) < 2 or slug in RESERVED_SLUGS:
         digest = hashlib.sha1(name.encode()).hexdigest()[:8]
         slug = f"{slug}-{digest}" if len(slug) >= 2 else f"lender-{digest}"
     return slug

@@ -174,42 +174,6 @@
     });
   });
 
-  // Sortable tables: a button in each header; numbers sort by data-value.
-  document.querySelectorAll("table.sortable").forEach(function (table) {
-    var heads = table.querySelectorAll("th[data-sort]");
-    heads.forEach(function (th, col) {
-      th.querySelector("button").addEventListener("click", function () {
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var numeric = th.getAttribute("data-sort") === "num";
-        var tbody = table.tBodies[0];
-        var rows = Array.prototype.slice.call(tbody.rows);
-        rows.sort(function (a, b) {
-          var x = a.cells[col], y = b.cells[col];
-          var vx = numeric ? parseFloat(x.getAttribute("data-value")) : x.textContent.trim();
-          var vy = numeric ? parseFloat(y.getAttribute("data-value")) : y.textContent.trim();
-          if (numeric) { vx = isNaN(vx) ? -Infinity : vx; vy = isNaN(vy) ? -Infinity : vy; }
-          var r = numeric ? vx - vy : String(vx).localeCompare(String(vy));
-          return asc ? r : -r;
-        });
-        rows.forEach(function (r) { tbody.appendChild(r); });
-      });
-    });
-  });
-
-  // Filter boxes: hide rows whose text does not contain the query.
-  document.querySelectorAll("input[data-filter]").forEach(function (input) {
-    input.closest("[hidden]") && input.closest("[hidden]").removeAttribute("hidden");
-    var table = document.querySelector(input.getAttribute("data-filter"));
-    input.addEventListener("input", function () {
-      var q = input.value.trim().toLowerCase();
-      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-        row.hidden = q !== "" && row.textContent.toLowerCase().indexOf(q) === -1;
-      });
-    });
-  });
-
   // Search page: Pagefind's UI, reading ?q= so the header form lands on results.
   function initSearch() {
     if (!document.getElementById("search") || !window.PagefindUI) return;
