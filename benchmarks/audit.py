@@ -3,9 +3,9 @@
     python benchmarks/audit.py                          # builds the demo (and the real samples)
     python benchmarks/audit.py --site demo=site --site real=out/real
 
-For each site, five kinds of page (overview, a lender, a behaviour, an article, a case study),
-in English and Chinese, are served from 127.0.0.1 by a small server that gzips text as
-GitHub Pages does, and audited by Lighthouse (mobile form factor, simulated throttling) from
+For each site, six kinds of page (overview, the lenders index, a lender, a behaviour, an
+article, a case study), in English and Chinese, are served from 127.0.0.1 by a small server
+that gzips text as GitHub Pages does, and audited by Lighthouse (mobile form factor, simulated throttling) from
 ``tools/audit/node_modules`` (``make audit`` runs ``npm ci`` there first). Lighthouse does not
 scroll, so its bytes are what a first view costs; charts below the fold are fetched only when
 a reader scrolls to them. The script therefore also counts, from the files themselves, what
@@ -46,7 +46,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 REAL_INPUTS = ROOT.parent / "shared" / "data" / "real" / "cfpb"
 START, END = sections.markers("audit")
 
-KINDS = ("overview", "lender", "behaviour", "article", "case study")
+KINDS = ("overview", "lenders index", "lender", "behaviour", "article", "case study")
 # Where each kind's pages are listed; the first one listed is audited.
 INDEXES = {
     "lender": "lenders/",
@@ -152,6 +152,8 @@ def pick_pages(site: Path, prefix: str) -> dict[str, str]:
     left out.
     """
     pages = {"overview": prefix}
+    if (site / prefix / "lenders" / "index.html").is_file():
+        pages["lenders index"] = prefix + "lenders/"
     for kind, index in INDEXES.items():
         listing = site / prefix / index / "index.html"
         if not listing.is_file():
@@ -172,6 +174,7 @@ def resources(site: Path, page: str) -> set[str]:
     base = "http://site.test/" + page
     refs = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     refs += re.findall(r'<(?:script|img)\b[^>]*\bsrc="([^"]+)"', html)
+    refs += re.findall(r'\bdata-src="([^"]+)"', html)  # a script's data (the lenders index)
     if 'data-figure="' in html:
         refs += re.findall(r'data-plotly="([^"]+)"', html)
         if '"type":"choropleth"' in html.replace(" ", ""):

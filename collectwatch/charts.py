@@ -1770,6 +1770,12 @@ TIME_FIELDS = (
     ("provisional", "boolean"),
     ("coverage", "string"),
 )
+SPIKE_FIELDS = TIME_FIELDS[:4] + (
+    ("spike", "boolean"),
+    ("coverage", "string"),
+    ("baseline", "number"),
+    ("score", "number"),
+)
 SHARE_FIELDS = (
     ("complaints", "integer"),
     ("lender_complaints", "integer"),
@@ -1879,9 +1885,7 @@ REGISTRY: tuple[ChartSpec, ...] = (
         ("spikes", "market_monthly", "date_coverage"),
         "spikes",
         ("title", "y", "summary", "none"),
-        TIME_FIELDS[:4]
-        + (("spike", "boolean"), ("coverage", "string"))
-        + (("baseline", "number"), ("score", "number")),
+        SPIKE_FIELDS,
         section="spikes",
     ),
     ChartSpec(
@@ -1939,9 +1943,7 @@ REGISTRY: tuple[ChartSpec, ...] = (
         ("lenders", "spikes", "counts_monthly", "lender_monthly", "date_coverage"),
         "spikes",
         ("title", "y", "summary", "none"),
-        TIME_FIELDS[:4]
-        + (("spike", "boolean"), ("coverage", "string"))
-        + (("baseline", "number"), ("score", "number")),
+        SPIKE_FIELDS,
         section="spikes",
     ),
     ChartSpec(

@@ -159,6 +159,20 @@ class SiteCache:
         return out
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium for one test module (browser_util.Chromium); skips without one."""
+    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+    from . import browser_util as bu
+
+    exe = bu.find_chromium()
+    if exe is None:
+        pytest.skip(bu.NO_CHROMIUM)
+    browser = bu.Chromium(exe)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(scope="session")
 def site_cache(tmp_path_factory) -> SiteCache:
     # Under xdist every worker's basetemp (…/pytest-N/popen-gwK) shares the parent

@@ -114,16 +114,6 @@ def article_site(tmp_path_factory, corpus) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    exe = bu.find_chromium()
-    if exe is None:
-        pytest.skip(bu.NO_CHROMIUM)
-    browser = bu.Chromium(exe)
-    yield browser
-    browser.close()
-
-
 # ── checks ──────────────────────────────────────────────────────────────────────────────
 
 

@@ -258,17 +258,6 @@ def test_hostile_names_on_letter_pages_are_text(hostile):
 # ── in the browser ──────────────────────────────────────────────────────────────────────
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-    exe = bu.find_chromium()
-    if exe is None:
-        pytest.skip(bu.NO_CHROMIUM)
-    browser = bu.Chromium(exe)
-    yield browser
-    browser.close()
-
-
 READY = "document.getElementById('lenders-index').getAttribute('data-ready') === '1'"
 CELLS = """(col) => Array.from(document.querySelectorAll('#lenders-table tbody tr'))
   .map(r => r.cells[col].textContent)"""
