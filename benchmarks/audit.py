@@ -5,10 +5,11 @@
 
 For each site, six kinds of page (overview, the lenders index, a lender, a behaviour, an
 article, a case study), in English and Chinese, are served from 127.0.0.1 by a small server
-that gzips text as GitHub Pages does, and audited by Lighthouse (mobile form factor, simulated throttling) from
-``tools/audit/node_modules`` (``make audit`` runs ``npm ci`` there first). Lighthouse does not
-scroll, so its bytes are what a first view costs; charts below the fold are fetched only when
-a reader scrolls to them. The script therefore also counts, from the files themselves, what
+that gzips text as GitHub Pages does, and audited by Lighthouse (mobile form factor,
+simulated throttling) from ``tools/audit/node_modules`` (``make audit`` runs ``npm ci`` there
+first). Lighthouse does not touch the page, so its bytes are what a first view costs: every
+chart is a static SVG until a reader reaches for it, and only then is the chart library
+fetched. The script therefore also counts, from the files themselves, what
 each page costs with every chart drawn: its HTML, stylesheet, scripts, and the chart library
 and map outline when it has charts, all gzipped (``first visit``), and what is left to fetch
 after the overview in the same language is in the browser's cache (``after overview``).
@@ -363,11 +364,12 @@ def section(results: dict[str, list[Row]], loads: tuple[str, str], when: str) ->
         "Measured by `benchmarks/audit.py` (`make audit`), not by `make bench`: each page is "
         "served from 127.0.0.1 with gzip and audited by Lighthouse "
         f"{', '.join(sorted(filter(None, versions)))} with its mobile form factor and simulated "
-        "throttling (slow 4G, 4× CPU slowdown). Lighthouse does not scroll, and charts are "
-        "fetched and drawn only when they come into view, so each page with charts is audited "
-        "twice: as opened (its first view; *bytes* are what Lighthouse saw transferred, marked "
-        "when that included plotly.js) and *at first chart*, opened at `#id` of its first "
-        "chart, which makes the browser scroll there and draw it. *First visit, all charts* "
+        "throttling (slow 4G, 4× CPU slowdown). Every chart is a static SVG until a reader "
+        "reaches for it (pointer, tap, focus, a download or a permalink); only then is "
+        "plotly.js fetched and the chart drawn. So each page with charts is audited twice: "
+        "as opened (its first view; *bytes* are what Lighthouse saw transferred, marked when "
+        "that included plotly.js) and *at first chart*, opened at the permalink `#id` of its "
+        "first chart, which loads plotly.js and draws it. *First visit, all charts* "
         "counts the "
         "page's HTML, stylesheet, scripts, and for a page with charts the chart library and "
         "map outline, all gzipped; *after overview* is what is left to fetch once the overview "

@@ -28,7 +28,7 @@ import markdown
 import pandas as pd
 from markupsafe import Markup
 
-from . import articles, casestudy, charts, claims, evidence, exports, fmt, paths
+from . import articles, casestudy, charts, claims, evidence, exports, fmt, paths, svg
 from .errors import UserError
 from .evaluate import MIN_SUPPORT, read_gold_results
 from .progress import cpu_seconds
@@ -66,6 +66,14 @@ def lang_path(path: str, lang: str) -> str:
     """The same page in ``lang``: English at the root, Chinese under zh/."""
     bare = path[3:] if path.startswith("zh/") else path
     return bare if lang == "en" else "zh/" + bare
+
+
+def static_svg(chart: dict, note: str = "") -> Markup:
+    """A chart's first paint: its figure as a static SVG (``note``: said under a tile map).
+
+    figure_svg escapes every string it draws, so its output can go into a page as is.
+    """
+    return Markup(svg.figure_svg(chart["figure"], chart["title"], chart["id"], note))
 
 
 def environment(ui: dict) -> jinja2.Environment:
@@ -415,13 +423,14 @@ class Pages:
         """
         csv_path = f"data/charts/{chart['id']}.csv"
         embed = self.path(f"embed/{chart['id']}/")
-        html = self._chart_html(chart, page, csv_path, embed)
+        first_paint = static_svg(chart, self.ui["tile_map_note"])
+        html = self._chart_html(chart, page, csv_path, embed, first_paint)
         if chart["id"] not in self.charts_written:
             self.charts_written.add(chart["id"])
             if csv_path not in self.site.files:
                 self.site.add(csv_path, exports.csv_bytes(chart["data"]))
                 self.site.charts[chart["id"]] = {"kind": chart["kind"], "title": chart["title"]}
-            block = self._chart_html(chart, embed, csv_path, embed)
+            block = self._chart_html(chart, embed, csv_path, embed, first_paint)
             self.site.add(
                 page_file(embed),
                 self.env.get_template("embed.html").render(
@@ -438,10 +447,13 @@ class Pages:
             )
         return html
 
-    def _chart_html(self, chart: dict, page: str, csv_path: str, embed: str) -> Markup:
+    def _chart_html(
+        self, chart: dict, page: str, csv_path: str, embed: str, first_paint: Markup
+    ) -> Markup:
         return Markup(
             self.env.get_template("_chart.html").render(
                 chart=chart,
+                first_paint=first_paint,
                 ui=self.ui,
                 url=lambda t: relative(page, t),
                 csv=csv_path,

@@ -43,7 +43,7 @@ POLL_MS = 50  # checking every animation frame makes the page render more, for n
 # Waits for the browser (navigation, charts, a selector): long enough that a loaded machine
 # never reaches them; a broken page still fails, just later. None of them is under test.
 TIMEOUT_MS = 120_000
-CHART_TIMEOUT = 60.0  # seconds for a page's charts to draw once scrolled to
+CHART_TIMEOUT = 60.0  # seconds for a page's charts to draw once a reader reaches for them
 # A whole visit (load, scroll, charts, state) that takes longer is recorded as an error
 # instead of holding up the crawl: a script that never returns (a page's own, or ours).
 VISIT_TIMEOUT = 600.0
@@ -55,29 +55,49 @@ NO_CHROMIUM = (
     "(.ci/run does) or point $CHROMIUM_PATH at a Chromium binary."
 )
 
-# What a page shows once settled: every chart container (drawn or not), the page's width,
-# and whether a payload ran.
+# What a page shows once settled: every chart container (drawn by plotly.js, its static
+# SVG gone, or not), the page's width, and whether a payload ran.
 STATE_JS = """() => ({
   plots: Array.from(document.querySelectorAll('.plot[data-figure]')).map(p => ({
     id: p.getAttribute('data-figure'),
     rendered: p.getAttribute('data-rendered') === '1'
-      && p.classList.contains('js-plotly-plot') && !!p.querySelector('svg.main-svg'),
+      && p.classList.contains('js-plotly-plot') && !!p.querySelector('svg.main-svg')
+      && !p.querySelector('svg.cw-chart'),
     failed: p.closest('.chart') ? p.closest('.chart').classList.contains('show-table') : false,
   })),
   scrollWidth: document.scrollingElement.scrollWidth,
   pwned: String(typeof window.__pwned),
 })"""
 
-# Scroll each chart into view in turn (charts draw when they come into view).
-SCROLL_JS = """async () => {
+# Reach for each chart in turn, as a reader with a mouse does: scroll it into view and
+# point at it (a chart is its static SVG until then; plotly.js draws it on that intent).
+USE_CHARTS_JS = """async () => {
   const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const plots = Array.from(document.querySelectorAll('.plot[data-figure]'));
-  for (const p of plots) { p.scrollIntoView({block: 'center'}); await frame(); }
+  for (const p of plots) {
+    p.scrollIntoView({block: 'center'});
+    p.dispatchEvent(new PointerEvent('pointerenter', {pointerType: 'mouse'}));
+    await frame();
+  }
   window.scrollTo(0, document.scrollingElement.scrollHeight);
   await frame();
   window.scrollTo(0, 0);
   return plots.length;
 }"""
+
+# Each chart as the page first shows it: its static SVG (size, marks) or plotly.js's chart.
+CHARTS_STATE_JS = """() => Array.from(document.querySelectorAll('.plot[data-figure]')).map(p => {
+  const svg = p.querySelector('svg.cw-chart');
+  const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+  return {
+    id: p.closest('.chart').id,
+    svg: !!svg && getComputedStyle(svg).display !== 'none',
+    width: box.width, height: box.height,
+    marks: svg ? svg.querySelectorAll('.m').length : 0,
+    empty: svg ? svg.getAttribute('data-kind') === 'empty' : false,
+    plotly: p.classList.contains('js-plotly-plot') || !!p.getAttribute('data-rendered'),
+  };
+})"""
 
 SETTLED_JS = """() => Array.from(document.querySelectorAll('.plot[data-figure]')).every(p =>
   p.getAttribute('data-rendered') === '1'
@@ -415,7 +435,7 @@ class Tab:
             await asyncio.sleep(0.05)
 
     async def visit(self, url: str, *, chart_timeout: float = CHART_TIMEOUT) -> Visit:
-        """Load ``url``, draw every chart by scrolling to it, and record what happened."""
+        """Load ``url``, draw every chart by pointing at it, and record what happened."""
         await self.settle()
         self.inflight.clear()
         self.current = visit = Visit(url)
@@ -433,7 +453,7 @@ class Tab:
         url, page = visit.url, self.page
         try:
             await page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
-            await page.evaluate(SCROLL_JS)
+            await page.evaluate(USE_CHARTS_JS)
             with contextlib.suppress(PlaywrightError):  # reported below as unrendered charts
                 await page.wait_for_function(
                     SETTLED_JS, timeout=chart_timeout * 1000, polling=POLL_MS

@@ -1,9 +1,9 @@
 """The built sites in a real browser: the demo and real-sample sites in Chromium.
 
 Each site is built once per test run by the CLI (conftest's ``built_site``) and served on
-127.0.0.1. The crawled pages are loaded at 360 px wide, their charts scrolled into view, and
-checked for console errors, failed or foreign requests, undrawn charts and horizontal
-scrolling. Which pages are crawled:
+127.0.0.1. The crawled pages are loaded at 360 px wide, their charts scrolled into view and
+pointed at (which has plotly.js draw them), and checked for console errors, failed or
+foreign requests, undrawn charts and horizontal scrolling. Which pages are crawled:
 
 * ``--crawl=sample`` (the default, ``make test``): every page template in both languages,
   every kind of chart, and a seeded random sample of the rest (``--crawl-sample=N`` pages,
@@ -147,7 +147,7 @@ async def open_page(chromium, url: str, *, viewport=bu.WIDE, draw: bool = True):
     page = await context.new_page()
     await page.goto(url, wait_until="load")
     if draw:
-        await page.evaluate(bu.SCROLL_JS)
+        await page.evaluate(bu.USE_CHARTS_JS)
         await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
     return context, page
 
@@ -333,7 +333,7 @@ def axe_violations(site, chromium, axe_cache) -> dict[str, list[dict]]:
         try:
             for path in _axe_pages(site):
                 await page.goto(site.url + path, wait_until="load")
-                await page.evaluate(bu.SCROLL_JS)
+                await page.evaluate(bu.USE_CHARTS_JS)
                 await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
                 result = await axe.run(page)
                 found[site.url + path] = [
@@ -397,7 +397,7 @@ def test_screenshots(site, chromium):
         try:
             for name, path in shots.items():
                 await page.goto(site.url + path, wait_until="load")
-                await page.evaluate(bu.SCROLL_JS)
+                await page.evaluate(bu.USE_CHARTS_JS)
                 await page.wait_for_function(bu.SETTLED_JS, polling=bu.POLL_MS)
                 file = bu.ARTIFACTS / f"{site.name}-{name}.png"
                 await page.screenshot(path=str(file), full_page=True)

@@ -1,6 +1,9 @@
 """Charts in Chromium as a reader and a journalist use them: time axes that never repeat a
 label (one month, a span with a hole, more than ten years), a visible mark in every chart
 of a one-month build, PNG and SVG downloads that carry the chart's title, and permalinks.
+Charts cost nothing until used: a page shows each chart as a static SVG and loads plotly.js
+only when a reader reaches for a chart (pointer, tap, focus, its button, a download or a
+permalink), then draws that chart alone.
 
 Sites are built in-process from data generated here (and the demo), and served on
 127.0.0.1.
@@ -8,8 +11,10 @@ Sites are built in-process from data generated here (and the demo), and served o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
+import re
 import struct
 import zlib
 from datetime import date, timedelta
@@ -40,10 +45,15 @@ ISSUES = [
         "Talked to a third-party about your debt",
     ),
 ]
-# Draw every chart on the page and report, per chart, its x tick labels and its marks.
+# Draw every chart on the page (point at each) and report, per chart, its x tick labels
+# and its marks.
 CHARTS_JS = """async () => {
   const plots = Array.from(document.querySelectorAll('.plot[data-figure]'));
-  for (const p of plots) { p.scrollIntoView(); await new Promise(r => setTimeout(r, 30)); }
+  for (const p of plots) {
+    p.scrollIntoView();
+    p.dispatchEvent(new PointerEvent('pointerenter', {pointerType: 'mouse'}));
+    await new Promise(r => setTimeout(r, 30));
+  }
   const deadline = Date.now() + 120000;
   while (plots.some(p => !p.getAttribute('data-rendered') && !p.closest('.show-table'))
          && Date.now() < deadline) {
@@ -136,6 +146,49 @@ def browser():
         chromium.close()
 
 
+PLOTLY = re.compile(r"/assets/plotly-[0-9a-f]+\.min\.js$")
+# Read down the whole page and back up, as a reader scrolling past every chart does.
+READ_JS = """async () => {
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  for (let y = 0; y < document.scrollingElement.scrollHeight; y += 300) {
+    window.scrollTo(0, y); await frame();
+  }
+  window.scrollTo(0, 0); await frame();
+}"""
+
+
+def _first_lender(site: Path) -> str:
+    # A lender page, not the index's letter pages (lenders/letter/<key>/).
+    return sorted(p.name for p in (site / "lenders").iterdir() if (p / "index.html").is_file())[0]
+
+
+@contextlib.contextmanager
+def _page(browser, site: Path, path: str, *, file_url: bool = False, **options):
+    """A fresh page at ``path`` of ``site`` (served on 127.0.0.1, or from a file:// URL),
+    loaded and idle, and the list of the plotly.js requests it makes."""
+    with contextlib.ExitStack() as stack:
+        if file_url:
+            url = (site / bu.page_file(path)).as_uri()
+        else:
+            url = stack.enter_context(bu.Served(site)).url + path
+        context = browser.new_context(**{"viewport": bu.WIDE, **options})
+        stack.callback(context.close)
+        page = context.new_page()
+        page.set_default_timeout(bu.TIMEOUT_MS)
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if PLOTLY.search(r.url) else None)
+        page.goto(url, wait_until="networkidle")
+        yield page, asked
+
+
+def _drawn(page) -> list[bool]:
+    """Per chart on the page: drawn by plotly.js (True) or still its static SVG (False)."""
+    charts = page.evaluate(bu.CHARTS_STATE_JS)
+    for chart in charts:
+        assert chart["svg"] != chart["plotly"], chart  # one or the other, never both
+    return [chart["plotly"] for chart in charts]
+
+
 def _charts(browser, site: Path, page_path: str) -> list[dict]:
     with bu.Served(site) as served:
         page = browser.new_page(viewport=bu.WIDE)
@@ -152,7 +205,7 @@ PAGES = ["", "zh/", "behaviours/repeated_contact/", "zh/behaviours/repeated_cont
 @pytest.mark.parametrize("kind", ["one-month", "holed", "ten-years"])
 def test_no_time_axis_repeats_a_tick_label(sites, browser, kind):
     site = sites[kind]
-    lender = sorted(p.name for p in (site / "lenders").iterdir() if p.is_dir())[0]
+    lender = _first_lender(site)
     seen = 0
     for path in [*PAGES, f"lenders/{lender}/", f"zh/lenders/{lender}/"]:
         for chart in _charts(browser, site, path):
@@ -165,7 +218,7 @@ def test_no_time_axis_repeats_a_tick_label(sites, browser, kind):
 
 def test_a_one_month_build_draws_a_mark_in_every_chart(sites, browser):
     site = sites["one-month"]
-    lender = sorted(p.name for p in (site / "lenders").iterdir() if p.is_dir())[0]
+    lender = _first_lender(site)
     for path in ["", f"lenders/{lender}/", "behaviours/repeated_contact/"]:
         for chart in _charts(browser, site, path):
             if chart["empty"]:
@@ -192,10 +245,9 @@ def _png_text(data: bytes) -> dict[str, str]:
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_png_and_svg_downloads_carry_the_title(sites, browser, tmp_path, lang):
     site = sites["ten-years"]
-    with bu.Served(site) as served:
-        page = browser.new_page(viewport=bu.WIDE, accept_downloads=True)
-        page.set_default_timeout(bu.TIMEOUT_MS)
-        page.goto(served.url + ("" if lang == "en" else "zh/"))
+    path = "" if lang == "en" else "zh/"
+    with _page(browser, site, path, accept_downloads=True) as (page, asked):
+        assert not asked  # a download is what loads plotly.js here
         figure = page.locator("figure.chart").first
         title = figure.locator("figcaption h3").inner_text()
         got = {}
@@ -205,7 +257,7 @@ def test_png_and_svg_downloads_carry_the_title(sites, browser, tmp_path, lang):
             path = tmp_path / f"chart.{fmt}"
             info.value.save_as(path)
             got[fmt] = (info.value.suggested_filename, path.read_bytes())
-        page.close()
+        assert len(asked) == 1 and _drawn(page)[0]
     name, png = got["png"]
     assert name.endswith(".png") and len(png) > 10_000
     meta = _png_text(png)
@@ -230,4 +282,94 @@ def test_a_permalink_opens_its_chart(sites, browser):
         page.wait_for_selector(f"#{chart_id} .plot[data-rendered]")
         top = page.evaluate(f"document.getElementById('{chart_id}').getBoundingClientRect().top")
         assert abs(top) < 5  # scrolled to it
+        drawn = _drawn(page)
+        assert drawn[-1] and not any(drawn[:-1])  # the linked chart alone
         page.close()
+
+
+# ── charts cost nothing until used ──────────────────────────────────────────────────────
+
+
+def _embed(site: Path) -> str:
+    """The embed page of the first lender's first chart."""
+    html = (site / "lenders" / _first_lender(site) / "index.html").read_text("utf-8")
+    first = re.search(r'<figure class="chart" id="([^"]+)"', html).group(1)
+    return f"embed/{first}/"
+
+
+@pytest.mark.parametrize("which", ["lender", "zh-overview", "embed"])
+def test_charts_are_static_svgs_and_plotly_loads_on_intent(sites, browser, which):
+    site = sites["ten-years"]
+    lender = f"lenders/{_first_lender(site)}/"
+    path = {"lender": lender, "zh-overview": "zh/", "embed": _embed(site)}[which]
+    with _page(browser, site, path) as (page, asked):
+        page.evaluate(READ_JS)  # scrolling past every chart is no intent
+        page.wait_for_load_state("networkidle")
+        charts = page.evaluate(bu.CHARTS_STATE_JS)
+        assert charts and not asked, asked
+        for chart in charts:
+            assert chart["svg"] and not chart["plotly"], chart
+            assert chart["width"] > 300 and chart["height"] >= 100, chart
+            assert chart["marks"] > 0 or chart["empty"], chart
+        # Pointing at the first chart loads plotly.js, once, and draws that chart alone.
+        page.locator(".plot[data-figure]").first.hover()
+        page.wait_for_selector(".plot[data-rendered]")
+        assert _drawn(page) == [True] + [False] * (len(charts) - 1)
+        assert len(asked) == 1
+
+
+TOUCH = {"has_touch": True, "is_mobile": True, "viewport": bu.NARROW}
+
+
+@pytest.mark.parametrize("how", ["focus", "tap", "button", "touch-scroll"])
+def test_each_way_of_reaching_for_a_chart_draws_it(sites, browser, how):
+    site = sites["ten-years"]
+    options = TOUCH if how in ("tap", "touch-scroll") else {}
+    with _page(browser, site, f"lenders/{_first_lender(site)}/", **options) as (page, asked):
+        second = page.locator("figure.chart").nth(1)
+        if how == "focus":  # the keyboard: Tab reaches a link of the chart
+            second.locator("a.permalink").focus()
+        elif how == "tap":
+            second.locator(".plot").tap()
+        elif how == "button":
+            assert second.locator(".draw-chart").is_visible()
+            second.locator(".draw-chart").click()
+        else:  # a finger that scrolls the page over a chart does not reach for it
+            second.scroll_into_view_if_needed()
+            box = second.locator(".plot").bounding_box()
+            cdp = page.context.new_cdp_session(page)
+            gesture = {"x": box["x"] + box["width"] / 2, "y": box["y"] + 40}
+            gesture |= {"yDistance": -300, "gestureSourceType": "touch", "speed": 600}
+            cdp.send("Input.synthesizeScrollGesture", gesture)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("window.scrollY") > 0  # the page did scroll
+            assert not asked and not any(_drawn(page))
+            return
+        page.wait_for_selector(f"#{second.get_attribute('id')} .plot[data-rendered]")
+        drawn = _drawn(page)
+        assert drawn[1] and not drawn[0] and not any(drawn[2:]) and len(asked) == 1
+        assert not second.locator(".draw-chart").is_visible()  # nothing left to ask for
+        if how == "button":  # the keyboard's focus moved on to the chart it drew
+            assert page.evaluate("document.activeElement.classList.contains('plot')")
+
+
+def test_without_javascript_a_chart_is_its_svg_and_its_table(sites, browser):
+    site = sites["ten-years"]
+    lender = f"lenders/{_first_lender(site)}/"
+    with _page(browser, site, lender, java_script_enabled=False) as (page, asked):
+        charts = page.evaluate(bu.CHARTS_STATE_JS)
+        assert charts and not asked
+        for chart in charts:
+            assert chart["svg"] and chart["height"] >= 100 and chart["marks"] > 0, chart
+        assert page.locator(".table-view").first.is_visible()
+        assert not page.locator(".draw-chart").first.is_visible()  # it needs the script
+
+
+def test_a_chart_draws_from_a_file_url(sites, browser):
+    site = sites["ten-years"]
+    with _page(browser, site, f"lenders/{_first_lender(site)}/", file_url=True) as (page, asked):
+        assert not asked
+        page.locator(".plot[data-figure]").first.hover()
+        page.wait_for_selector(".plot[data-rendered]")
+        assert len(asked) == 1 and asked[0].startswith("file://")
+        assert _drawn(page)[0]

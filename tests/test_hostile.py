@@ -32,6 +32,12 @@ FORBIDDEN_TAGS = {
     "iframe", "frame", "frameset", "object", "embed", "applet", "img", "svg", "math",
     "base", "style", "template", "video", "audio", "source", "portal",
 }  # fmt: skip
+# The one place <svg> belongs: a chart's static first paint (collectwatch/svg.py), the
+# child of its .plot, made of drawing elements only.
+CHART_SVG_TAGS = {
+    "svg", "defs", "pattern", "lineargradient", "stop", "g", "path", "rect", "line", "circle",
+    "text",
+}  # fmt: skip
 URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background"}
 OWN_SCRIPT_SRC = re.compile(
     r"^(\.\./)*(assets/(site|lenders)-[0-9a-f]{10}\.js|pagefind/pagefind-ui\.js)$"
@@ -123,8 +129,19 @@ def injection_problems(html: str) -> list[str]:
     problems = []
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(True):
-        if tag.name in FORBIDDEN_TAGS:
+        chart = (
+            tag if "cw-chart" in (tag.get("class") or []) else tag.find_parent(class_="cw-chart")
+        )
+        in_chart = (
+            chart is not None
+            and chart.name == "svg"
+            and "plot" in (chart.parent.get("class") or [])
+            and tag.name in CHART_SVG_TAGS
+        )
+        if tag.name in FORBIDDEN_TAGS and not in_chart:
             problems.append(f"<{tag.name}> element: {str(tag)[:120]}")
+        if chart is not None and not in_chart:
+            problems.append(f"<{tag.name}> in a chart's SVG: {str(tag)[:120]}")
         for attr, value in tag.attrs.items():
             text = " ".join(value) if isinstance(value, list) else str(value)
             if attr.lower().startswith("on"):

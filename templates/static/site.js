@@ -19,16 +19,22 @@
     return plotlyLoading;
   }
 
+  // A chart is first the static SVG the build drew into the page: no script, no layout
+  // work. plotly.js (the site's own copy, loaded once) replaces it only when a reader
+  // reaches for that chart. draw() returns a promise of the drawn chart.
   function draw(div) {
-    if (div.getAttribute("data-drawn")) return;
-    div.setAttribute("data-drawn", "1");
+    if (div.cwDrawn) return div.cwDrawn;
     var source = document.getElementById(div.getAttribute("data-figure"));
     var fig = JSON.parse(source.textContent);
     var layout = fig.layout || {};
     // Text follows the page's light or dark colour scheme.
     layout.font = layout.font || {};
     layout.font.color = window.getComputedStyle(div).color;
-    loadPlotly().then(function (Plotly) {
+    div.setAttribute("data-drawn", "1");
+    div.setAttribute("aria-busy", "true");
+    div.cwDrawn = loadPlotly().then(function (Plotly) {
+      var still = div.querySelector("svg.cw-chart");
+      if (still) div.removeChild(still);
       return Plotly.newPlot(div, fig.data || [], layout, {
         responsive: true, displaylogo: false, topojsonURL: body.getAttribute("data-geo"),
         // Nothing leaves the site: no "edit in Chart Studio" upload button.
@@ -37,6 +43,14 @@
       });
     }).then(function () {
       div.setAttribute("data-rendered", "1");
+      div.removeAttribute("aria-busy");
+      var control = div.closest(".chart").querySelector(".draw");
+      if (control) {
+        // Its job is done; keyboard focus moves on to the chart it drew.
+        var focused = control.contains(document.activeElement);
+        control.hidden = true;
+        if (focused) { div.setAttribute("tabindex", "-1"); div.focus({ preventScroll: true }); }
+      }
       // Bars that carry a lender slug lead to that lender's page.
       div.on("plotly_click", function (ev) {
         var slug = ev && ev.points && ev.points[0] && ev.points[0].customdata;
@@ -44,23 +58,32 @@
           window.location.href = body.getAttribute("data-lenders") + slug + "/";
         }
       });
-    }).catch(function () {
+      return div;
+    });
+    div.cwDrawn.catch(function () {
+      div.removeAttribute("aria-busy");
       div.closest(".chart").classList.add("show-table");
     });
+    return div.cwDrawn;
   }
 
-  // Charts draw as they scroll into view, so a long page costs nothing up front.
-  var plots = document.querySelectorAll(".plot[data-figure]");
-  if ("IntersectionObserver" in window) {
-    var io = new IntersectionObserver(function (entries) {
-      entries.forEach(function (e) {
-        if (e.isIntersecting) { io.unobserve(e.target); draw(e.target); }
-      });
-    }, { rootMargin: "200px" });
-    plots.forEach(function (p) { io.observe(p); });
-  } else {
-    plots.forEach(draw);
-  }
+  // What counts as reaching for a chart: a mouse or pen over it, a tap or click on it,
+  // focus anywhere in its figure (its links, its table, its buttons), its "interactive
+  // chart" button, an image download, or a permalink to it. Scrolling past is not.
+  document.querySelectorAll(".plot[data-figure]").forEach(function (div) {
+    var fig = div.closest(".chart");
+    var use = function () { draw(div); };
+    div.addEventListener("pointerenter", function (e) {
+      if (e.pointerType !== "touch") use();
+    });
+    div.addEventListener("click", use);
+    fig.addEventListener("focusin", use);
+    var control = fig.querySelector(".draw");
+    if (control) {
+      control.hidden = false;
+      control.querySelector("button").addEventListener("click", use);
+    }
+  });
 
   // Images a journalist can reuse: the chart with its title, source and data date drawn
   // in, made in the browser from the site's own plotly.js (nothing leaves the page).
@@ -142,12 +165,7 @@
     btn.closest(".image-downloads").hidden = false;
     btn.addEventListener("click", function () {
       var div = btn.closest(".chart").querySelector(".plot[data-figure]");
-      draw(div);
-      var wait = function () {
-        return div.getAttribute("data-rendered") ? saveImage(div, btn.getAttribute("data-format"))
-          : new Promise(function (r) { setTimeout(r, 50); }).then(wait);
-      };
-      wait();
+      draw(div).then(function () { return saveImage(div, btn.getAttribute("data-format")); });
     });
   });
 
