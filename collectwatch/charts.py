@@ -205,11 +205,13 @@ def _shares(series: pd.Series) -> pd.Series:
     return series.astype("Float64").round(SHARE_DIGITS)
 
 
-def figure_json(fig: dict) -> str:
-    """A figure as compact JSON that is safe inside ``<script type="application/json">``.
+def figure_json(fig) -> str:
+    """A figure (or any JSON value) as compact JSON that is safe inside a script element,
+    as data or as JavaScript.
 
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e``, ``\\u0026``, so no company name
-    can close the script element or open a comment. NaN is refused (it is not JSON).
+    can close the script element or open a comment; U+2028 and U+2029 are escaped, so none
+    ends a line inside a JavaScript string. NaN is refused (it is not JSON).
     """
     text = json.dumps(fig, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     for char, escaped in (

@@ -335,15 +335,6 @@ def letter_label(key: str) -> str:
     return {"0-9": "0–9", "other": "#"}.get(key, key.upper())
 
 
-def script_json(value) -> str:
-    """JSON that is also safe JavaScript anywhere: no character of a company's name can
-    close a script element, open a comment or end a line in a string."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(ch, esc)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def lenders_data_js(lenders: pd.DataFrame) -> bytes:
     """Every company, one compact row each, as a script that lenders.js reads; a script
     rather than JSON so that it loads from file:// too. Rows are in the order of the
@@ -360,7 +351,7 @@ def lenders_data_js(lenders: pd.DataFrame) -> bytes:
         ]
         for r in lenders.itertuples(index=False)
     ]
-    body = script_json({"fields": list(LENDER_FIELDS), "rows": rows})
+    body = charts.figure_json({"fields": list(LENDER_FIELDS), "rows": rows})
     return f"window.collectwatchLenders={body};\n".encode()
 
 

@@ -21,14 +21,13 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from collectwatch import paths
+from collectwatch import charts, paths
 from collectwatch.render import (
     LETTERS,
     first_letter,
     lenders_data_js,
     letter_groups,
     name_key,
-    script_json,
 )
 
 from . import browser_util as bu
@@ -81,7 +80,7 @@ def test_letter_groups_hold_every_company_once_in_alphabetical_order():
 
 @pytest.mark.parametrize("name", [*H.TEXT_PAYLOADS, H.LONG[:300], "line\u2028break\u2029", "\\"])
 def test_script_json_keeps_a_hostile_name_as_data(name):
-    text = script_json({"rows": [[name]]})
+    text = charts.figure_json({"rows": [[name]]})
     assert not re.search(r"[<>&\u2028\u2029]", text), text[:200]
     assert json.loads(text) == {"rows": [[name]]}
 
