@@ -304,8 +304,8 @@ def _empty(
     )
 
 
-def _next_month(month: str) -> str:
-    return (pd.Period(month, "M") + 1).strftime("%Y-%m")
+def _next_month(month: str, step: int = 1) -> str:
+    return (pd.Period(month, "M") + step).strftime("%Y-%m")
 
 
 def _periods(tables: dict) -> claims.Periods:
@@ -322,25 +322,29 @@ def _coverage(tables: dict, months: pd.Series) -> pd.Series:
     return months.map(status).fillna("none").astype("string")
 
 
-def _runs(months: list[str]) -> list[tuple[str, str]]:
-    """Sorted months → runs of consecutive ones, as (first, last)."""
+def _runs(months: list[str], step: int = 1) -> list[tuple[str, str]]:
+    """Sorted first months of periods of ``step`` months → runs of consecutive periods, as
+    (first, last)."""
     runs: list[tuple[str, str]] = []
     for m in months:
-        if runs and _next_month(runs[-1][1]) == m:
+        if runs and _next_month(runs[-1][1], step) == m:
             runs[-1] = (runs[-1][0], m)
         else:
             runs.append((m, m))
     return runs
 
 
-def _band(first: str, last: str, name: str, fill: str, pattern: bool = False) -> dict:
-    """A shaded band over whole months, from the 1st of ``first`` to the end of ``last``."""
+def _band(
+    first: str, last: str, name: str, fill: str, pattern: bool = False, step: int = 1
+) -> dict:
+    """A shaded band over whole periods of ``step`` months, from the 1st of ``first`` to the
+    end of the period that starts with ``last``."""
     band = {
         "type": "rect",
         "xref": "x",
         "yref": "paper",
         "x0": first + "-01",
-        "x1": _next_month(last) + "-01",
+        "x1": _next_month(last, step) + "-01",
         "y0": 0,
         "y1": 1,
         "fillcolor": fill,
@@ -354,6 +358,9 @@ def _band(first: str, last: str, name: str, fill: str, pattern: bool = False) ->
     return band
 
 
+# The time resolutions of a trend chart: months per point, and the date shown on hover.
+RESOLUTIONS = {"month": 1, "quarter": 3, "year": 12}
+HOVER_FORMATS = {1: "%Y-%m", 3: "%Y Q%q", 12: "%Y"}
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # months between labels on a time axis
 MAX_TICKS = 6  # labels that fit a phone's width
 
@@ -399,27 +406,40 @@ def _month_ticks(first: str, last: str, text: dict, lang: str) -> dict:
 
 
 def _time_layout(
-    data: pd.DataFrame, taxonomy: dict, text: dict, lang: str, y_title: str, legend_rows: int
+    data: pd.DataFrame,
+    taxonomy: dict,
+    text: dict,
+    lang: str,
+    y_title: str,
+    legend_rows: int,
+    step: int = 1,
 ):
-    """Layout of a monthly chart: provisional and partly covered months shaded, months
-    with no data hatched, label revisions marked."""
+    """Layout of a chart over time, a point per month (``step`` 1) or per calendar quarter
+    (3) or year (12), whose first month is ``data["month"]``: provisional and partly
+    covered periods shaded, periods with no data hatched, label revisions marked."""
     months = sorted(data["month"].unique())
-    first, last = months[0], months[-1]
+    first, last = months[0], _next_month(months[-1], step - 1)
     shapes, annotations = [], []
     status = data.groupby("month")["coverage"].first() if "coverage" in data else None
     if status is not None:
-        missing = _runs(sorted(status.index[status == "none"]))
-        partial = _runs(sorted(status.index[status == "partial"]))
+        missing = _runs(sorted(status.index[status == "none"]), step)
+        partial = _runs(sorted(status.index[status == "partial"]), step)
         for i, (a, b) in enumerate(missing):
-            band = _band(a, b, _t(text, lang, "common", "no_data"), "rgba(0,0,0,0)", True)
+            no_data = _t(text, lang, "common", "no_data")
+            band = _band(a, b, no_data, "rgba(0,0,0,0)", True, step)
             band["showlegend"] = i == 0
             shapes.append(band)
         for i, (a, b) in enumerate(partial):
-            band = _band(a, b, _t(text, lang, "common", "partial"), SHADE)
+            band = _band(a, b, _t(text, lang, "common", "partial"), SHADE, step=step)
             band["showlegend"] = i == 0
             shapes.append(band)
     provisional = sorted(data.loc[data["provisional"], "month"].unique())
-    if provisional:
+    if provisional and step > 1:
+        # The whole of every provisional period.
+        shade = _band(provisional[0], provisional[-1], "", SHADE, step=step)
+        shade["name"] = _t(text, lang, "common", "provisional")
+        shapes.append(shade)
+    elif provisional:
         # From halfway after the last complete month to halfway into the month after the
         # last provisional one: the shade covers the provisional points and the line into them.
         start = (pd.Period(provisional[0], "M") - 1).strftime("%Y-%m") + "-16"
@@ -480,7 +500,9 @@ def _time_layout(
         height=HEIGHT + 22 * legend_rows,
         hovermode="x unified",
         showlegend=True,
-        xaxis=_axis(type="date", hoverformat="%Y-%m", **_month_ticks(first, last, text, lang)),
+        xaxis=_axis(
+            type="date", hoverformat=HOVER_FORMATS[step], **_month_ticks(first, last, text, lang)
+        ),
         yaxis=_axis(title={"text": y_title}, rangemode="tozero", hoverformat=",d"),
         shapes=shapes,
         annotations=annotations,
@@ -501,33 +523,56 @@ def _time_chart(
     facts: dict,
     extra_traces: list | None = None,
     hidden: frozenset = frozenset(),
+    step: int = 1,
 ) -> dict:
-    """Monthly lines, one per ``series`` of ``data`` (series, month, complaints, provisional).
+    """Lines over time, one per ``series`` of ``data`` (series, month, complaints,
+    provisional): a point per month, or with ``step`` 3 or 12 per calendar quarter or year
+    (``month`` is then its first month, and the point sits at its middle).
 
     Series in ``hidden`` start switched off (a click on their legend entry shows them).
     """
     data = _blank_uncovered(data)
-    traces = []
+    traces, partial_traces = [], []
     for series, name in names.items():
         rows = data[data["series"] == series]
+        x = [_middle(m, step) for m in values(rows["month"])]
+        # A quarter or year the data covers only in part stands apart, an open circle off
+        # the line: joined to it, its smaller count would read as a fall.
+        partial = (rows["coverage"] == "partial").to_numpy(dtype=bool) if step > 1 else None
+        y = rows["complaints"].mask(partial) if step > 1 else rows["complaints"]
         # A line needs neighbours: a short or broken series shows its points too.
-        sparse = len(rows) <= 12 or bool(rows["complaints"].isna().any())
+        sparse = len(rows) <= 12 or bool(y.isna().any())
         trace = {
             "type": "scatter",
             "mode": "lines+markers" if sparse else "lines",
             "name": name,
-            "x": values(rows["month"]),
-            "y": values(rows["complaints"]),
+            "x": x,
+            "y": values(y),
             "line": {"color": colours[series], "width": 2},
         }
         if sparse:
             trace["marker"] = {"size": 5}
+        if step > 1:
+            trace["legendgroup"] = series
         if series in hidden:
             trace["visible"] = "legendonly"
         traces.append(trace)
-    traces += extra_traces or []
+        if partial is not None and partial.any():
+            partial_traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": name,
+                    "legendgroup": series,
+                    "showlegend": False,
+                    "x": [m for m, p in zip(x, partial, strict=True) if p],
+                    "y": values(rows["complaints"][partial]),
+                    "marker": {"color": colours[series], "symbol": "circle-open", "size": 9},
+                }
+            )
+    traces += partial_traces + (extra_traces or [])
     # One legend row per trace on a phone, and one for the provisional shade.
-    layout = _time_layout(data, taxonomy, text, lang, y_title, len(traces) + 1)
+    layout = _time_layout(data, taxonomy, text, lang, y_title, len(traces) + 1, step)
     figure = {"data": traces, "layout": layout}
     return _chart(
         chart_id,
@@ -542,6 +587,67 @@ def _time_chart(
     )
 
 
+def _middle(month: str, step: int) -> str:
+    """Where a period of ``step`` months that starts with ``month`` is drawn: the month
+    itself for a month, else the day in the middle of the period."""
+    if step == 1:
+        return month
+    start = np.datetime64(month + "-01")
+    return str(start + (np.datetime64(_next_month(month, step) + "-01") - start) // 2)
+
+
+def _coarsen(data: pd.DataFrame, resolution: str) -> pd.DataFrame:
+    """Monthly rows (series, month, complaints, provisional, coverage) → one row per series
+    and calendar quarter or year: series, period ("2024-Q1", "2024"), month (its first),
+    complaints, provisional, coverage.
+
+    A period counts the complaints of its months that the inputs cover. It is "covered"
+    only when every one of its months is, "none" when none of them is (its count is then
+    missing, never 0), and otherwise "partial": a year of which the data holds five months,
+    or a quarter with a hole, is marked, not drawn as a fall. Provisional if any month is.
+    """
+    step = RESOLUTIONS[resolution]
+    index = claims.month_of(pd.to_datetime(data["month"].astype(str) + "-01").to_numpy())
+    start = index - index % step
+    seen = (data["coverage"] != "none").to_numpy(dtype=bool)
+    parts = pd.DataFrame(
+        {
+            "series": data["series"].to_numpy(),
+            "start": start,
+            "complaints": data["complaints"].astype("Int64").where(seen),
+            "provisional": data["provisional"].to_numpy(dtype=bool),
+            "covered": (data["coverage"] == "covered").to_numpy(dtype=bool),
+            "seen": seen,
+        }
+    )
+    out = (
+        parts.groupby(["series", "start"], sort=True)
+        .agg(
+            complaints=("complaints", lambda c: c.sum(min_count=1)),
+            provisional=("provisional", "any"),
+            covered=("covered", "sum"),
+            seen=("seen", "sum"),
+        )
+        .reset_index()
+    )
+    months = [claims.month_label(m) for m in out["start"]]
+    if step == 12:
+        period = [m[:4] for m in months]
+    else:
+        period = [f"{m[:4]}-Q{int(m[5:]) // 3 + 1}" for m in months]
+    coverage = np.where(out["covered"] == step, "covered", "partial")
+    return pd.DataFrame(
+        {
+            "series": out["series"].astype("string"),
+            "period": pd.Series(period, dtype="string"),
+            "month": pd.Series(months, dtype="string"),
+            "complaints": out["complaints"].astype("Int64"),
+            "provisional": out["provisional"].astype(bool),
+            "coverage": pd.Series(np.where(out["seen"] == 0, "none", coverage), dtype="string"),
+        }
+    )
+
+
 def _blank_uncovered(data: pd.DataFrame) -> pd.DataFrame:
     """Counts in months the inputs do not cover become NA: missing data, never a 0."""
     if "coverage" not in data:
@@ -553,14 +659,15 @@ def _blank_uncovered(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _wide_table(data: pd.DataFrame, names: dict[str, str], text: dict, lang: str) -> dict:
-    """Long monthly data → one row per month, one column per series; "no data" in months
-    the inputs do not cover."""
-    wide = data.pivot(index="month", columns="series", values="complaints")
-    flags = data.groupby("month")["provisional"].any()
+    """Long data over time → one row per month (or ``period``, when the data has one), one
+    column per series; "no data" where the inputs do not cover it."""
+    key = "period" if "period" in data else "month"
+    wide = data.pivot(index=key, columns="series", values="complaints")
+    flags = data.groupby(key)["provisional"].any()
     mark = _t(text, lang, "common", "provisional_mark")
     cells = wide.reindex(columns=list(names)).astype(object).map(_cell_count)
     if "coverage" in data:
-        status = data.groupby("month")["coverage"].first().reindex(wide.index)
+        status = data.groupby(key)["coverage"].first().reindex(wide.index)
         cells[(status == "none").to_numpy()] = _t(text, lang, "common", "no_data")
         partial = _t(text, lang, "common", "partial_mark")
         flags = flags.astype(object).where(status != "partial", "partial")
@@ -569,7 +676,7 @@ def _wide_table(data: pd.DataFrame, names: dict[str, str], text: dict, lang: str
         for m, flag in zip(wide.index, flags[wide.index], strict=True)
     ]
     rows = [[label, *row] for label, row in zip(labels, cells.values.tolist(), strict=True)]
-    return {"columns": [_t(text, lang, "common", "month"), *names.values()], "rows": rows}
+    return {"columns": [_t(text, lang, "common", key), *names.values()], "rows": rows}
 
 
 def _cell_count(value) -> str:
@@ -692,15 +799,24 @@ def _interval_cell(lo, hi) -> str:
 
 
 def family_trend(
-    tables: dict, taxonomy: dict, lang: str = "en", *, text: dict | None = None
+    tables: dict,
+    taxonomy: dict,
+    lang: str = "en",
+    *,
+    text: dict | None = None,
+    resolution: str = "month",
 ) -> dict:
-    """Monthly complaints per behaviour family, all companies (``family_monthly``).
+    """Complaints per behaviour family, all companies (``family_monthly``), per month, or
+    per calendar quarter or year (``resolution``).
 
-    ``data``: series (family id), month, complaints, provisional.
+    ``data``: series (family id), month, complaints, provisional, coverage; per quarter or
+    year, series, period, complaints, provisional, coverage (see :func:`_coarsen`). The
+    summary is the monthly chart's, whatever the resolution.
     """
     text = _text(text)
-    chart_id = "market-family-trend"
-    title = _t(text, lang, "charts", "family_trend", "title")
+    step = RESOLUTIONS[resolution]
+    chart_id = "market-family-trend" + ("" if step == 1 else f"-{resolution}")
+    title = _t(text, lang, "charts", "family_trend", "title" + _RESOLUTION_TITLE[resolution])
     fm = tables["family_monthly"]
     data = pd.DataFrame(
         {
@@ -711,9 +827,10 @@ def family_trend(
             "coverage": _coverage(tables, _months(fm["month"])),
         }
     )
-    columns = [_t(text, lang, "common", "month")]
+    columns = [_t(text, lang, "common", "month" if step == 1 else "period")]
     if data.empty or int(fm["all_complaints"].groupby(fm["month"]).first().sum()) < MIN_COMPLAINTS:
-        return _empty(chart_id, title, data, columns, text, lang)
+        empty = data if step == 1 else _coarsen(data, resolution)[list(PERIOD_COLUMNS)]
+        return _empty(chart_id, title, empty, columns, text, lang)
     families = [f for f in taxonomy["families"] if f in set(data["series"])]
     names = {f: _name(taxonomy, "families", f, lang) for f in families}
     periods = _periods(tables)
@@ -730,11 +847,12 @@ def family_trend(
     else:
         lead["tied"] = [names[f] for f in lead["tied"]]
         summary = _no_leader(lead, text, lang)
+    drawn = data if step == 1 else _coarsen(data, resolution)
     chart = _time_chart(
         chart_id,
         title,
         summary,
-        data,
+        drawn,
         names,
         _family_colours(taxonomy),
         taxonomy,
@@ -742,9 +860,16 @@ def family_trend(
         lang,
         _t(text, lang, "charts", "family_trend", "y"),
         facts,
+        step=step,
     )
     chart["figure"] = _small_multiples(chart["figure"], text, lang)
+    if step > 1:
+        chart["data"] = chart["data"][list(PERIOD_COLUMNS)]
     return chart
+
+
+_RESOLUTION_TITLE = {"month": "", "quarter": "_quarter", "year": "_year"}
+PERIOD_COLUMNS = ("series", "period", "complaints", "provisional", "coverage")
 
 
 PANEL_PX = 118  # height of one small-multiple panel
@@ -757,6 +882,8 @@ def _small_multiples(figure: dict, text: dict, lang: str) -> dict:
     seven small plots show it at a glance. The shading and revision lines of the time
     layout span every panel."""
     traces = [t for t in figure["data"] if t.get("mode", "").startswith("lines")]
+    # Other traces of a line (its partly covered periods) go to the line's panel.
+    riders = [t for t in figure["data"] if t not in traces and t.get("legendgroup")]
     layout = figure["layout"]
     rows = -(-len(traces) // PANEL_COLUMNS)
     gap_x, gap_y = 0.08, 0.3 / max(-(-len(traces) // PANEL_COLUMNS), 1)
@@ -805,10 +932,13 @@ def _small_multiples(figure: dict, text: dict, lang: str) -> dict:
                 "font": {"size": 12},
             }
         )
+    panels = {t["legendgroup"]: (t["xaxis"], t["yaxis"]) for t in traces if "legendgroup" in t}
+    for rider in riders:
+        rider["xaxis"], rider["yaxis"] = panels[rider["legendgroup"]]
     layout["annotations"] = annotations
     layout["height"] = 70 + PANEL_PX * rows
     layout["hovermode"] = "closest"
-    return {"data": traces, "layout": layout}
+    return {"data": traces + riders, "layout": layout}
 
 
 def top_lenders(
@@ -1772,6 +1902,11 @@ TIME_FIELDS = (
     ("provisional", "boolean"),
     ("coverage", "string"),
 )
+PERIOD_FIELDS = (
+    ("series", "string"),
+    ("period", "string"),
+    *TIME_FIELDS[2:],
+)
 SPIKE_FIELDS = TIME_FIELDS[:4] + (
     ("spike", "boolean"),
     ("coverage", "string"),
@@ -1807,6 +1942,8 @@ class ChartSpec:
       articles).
     - ``options``: fixed keyword arguments; ``settings``: keyword → the site.yaml key that
       sets it.
+    - ``views``: the kinds of the same chart at another resolution (per quarter, per year),
+      drawn in its place when a reader picks one; each has its own CSV.
     """
 
     kind: str
@@ -1819,6 +1956,7 @@ class ChartSpec:
     section: str = "charts"
     options: tuple[tuple[str, object], ...] = ()
     settings: tuple[tuple[str, str], ...] = ()
+    views: tuple[str, ...] = ()
 
     def build(
         self,
@@ -1859,6 +1997,21 @@ REGISTRY: tuple[ChartSpec, ...] = (
         "family_trend",
         TREND_TEXT,
         TIME_FIELDS,
+        views=("family_trend_quarter", "family_trend_year"),
+    ),
+    *(
+        ChartSpec(
+            f"family_trend_{resolution}",
+            "market",
+            family_trend,
+            ("family_monthly", "date_coverage"),
+            "family_trend",
+            (f"title_{resolution}", *TREND_TEXT[1:]),
+            PERIOD_FIELDS,
+            section="",
+            options=(("resolution", resolution),),
+        )
+        for resolution in ("quarter", "year")
     ),
     ChartSpec(
         "top_lenders",

@@ -412,16 +412,25 @@ class Pages:
         The first use of a chart also adds its CSV (exactly the numbers drawn) and its
         embeddable page (embed/<id>/).
         """
-        csv_path = f"data/charts/{chart['id']}.csv"
         embed = self.path(f"embed/{chart['id']}/")
-        first_paint = static_svg(chart, self.ui["tile_map_note"])
-        html = self._chart_html(chart, page, csv_path, embed, first_paint)
+        panes = [
+            {
+                "key": dict(charts.SPECS[view["kind"]].options).get("resolution", "month"),
+                "chart": view,
+                "svg": static_svg(view, self.ui["tile_map_note"]),
+                "csv": f"data/charts/{view['id']}.csv",
+            }
+            for view in (chart, *chart.get("views", ()))
+        ]
+        html = self._chart_html(chart, page, panes, embed)
         if chart["id"] not in self.charts_written:
             self.charts_written.add(chart["id"])
-            if csv_path not in self.site.files:
-                self.site.add(csv_path, exports.csv_bytes(chart["data"]))
-                self.site.charts[chart["id"]] = {"kind": chart["kind"], "title": chart["title"]}
-            block = self._chart_html(chart, embed, csv_path, embed, first_paint)
+            for pane in panes:
+                view = pane["chart"]
+                if pane["csv"] not in self.site.files:
+                    self.site.add(pane["csv"], exports.csv_bytes(view["data"]))
+                    self.site.charts[view["id"]] = {"kind": view["kind"], "title": view["title"]}
+            block = self._chart_html(chart, embed, panes, embed)
             self.site.add(
                 page_file(embed),
                 self.env.get_template("embed.html").render(
@@ -438,16 +447,15 @@ class Pages:
             )
         return html
 
-    def _chart_html(
-        self, chart: dict, page: str, csv_path: str, embed: str, first_paint: Markup
-    ) -> Markup:
+    def _chart_html(self, chart: dict, page: str, panes: list[dict], embed: str) -> Markup:
+        """``panes``: the chart and its views (other resolutions), each with its key
+        ("month", "quarter", "year"), first paint and CSV path; the first is shown."""
         return Markup(
             self.env.get_template("_chart.html").render(
                 chart=chart,
-                first_paint=first_paint,
+                panes=panes,
                 ui=self.ui,
                 url=lambda t: relative(page, t),
-                csv=csv_path,
                 embed_url=self.common["site"]["base_url"] + embed,
                 data_as_of=self.common["data_as_of"],
             )
@@ -466,8 +474,9 @@ class Pages:
         """The charts (charts.REGISTRY) that a page of ``scope`` draws in ``section``, for
         ``subject`` (a company's slug, a behaviour's id; None for the market). The spikes
         section leaves out a chart with nothing to show: its table already says so."""
-        built = [
-            spec.build(
+
+        def build(spec: charts.ChartSpec) -> dict:
+            chart = spec.build(
                 tables,
                 self.common["taxonomy"],
                 subject,
@@ -475,8 +484,11 @@ class Pages:
                 text=self.common["chart_text"],
                 site=self.common["site"],
             )
-            for spec in charts.on_page(scope, section)
-        ]
+            if spec.views and not chart["empty"]:
+                chart["views"] = [build(charts.SPECS[kind]) for kind in spec.views]
+            return chart
+
+        built = [build(spec) for spec in charts.on_page(scope, section)]
         return built if section == "charts" else [c for c in built if not c["empty"]]
 
     def overview(self, tables) -> None:

@@ -71,10 +71,17 @@ STATE_JS = """() => ({
 
 # Reach for each chart in turn, as a reader with a mouse does: scroll it into view and
 # point at it (a chart is its static SVG until then; plotly.js draws it on that intent).
+# A chart with several resolutions is drawn at each: its switch picks one, then the pointer.
+PICK_VIEW_JS = """(p) => {
+  const pick = p.closest('.chart')
+    && p.closest('.chart').querySelector('.resolution input[value="' + p.dataset.view + '"]');
+  if (pick && !pick.checked) pick.click();
+}"""
 USE_CHARTS_JS = """async () => {
   const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const plots = Array.from(document.querySelectorAll('.plot[data-figure]'));
   for (const p of plots) {
+    (PICK_VIEW)(p);
     p.scrollIntoView({block: 'center'});
     p.dispatchEvent(new PointerEvent('pointerenter', {pointerType: 'mouse'}));
     await frame();
@@ -83,7 +90,7 @@ USE_CHARTS_JS = """async () => {
   await frame();
   window.scrollTo(0, 0);
   return plots.length;
-}"""
+}""".replace("PICK_VIEW", PICK_VIEW_JS)
 
 # Each chart as the page first shows it: its static SVG (size, marks) or plotly.js's chart.
 CHARTS_STATE_JS = """() => Array.from(document.querySelectorAll('.plot[data-figure]')).map(p => {
@@ -91,6 +98,8 @@ CHARTS_STATE_JS = """() => Array.from(document.querySelectorAll('.plot[data-figu
   const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
   return {
     id: p.closest('.chart').id,
+    view: p.dataset.view,
+    shown: p.getClientRects().length > 0,
     svg: !!svg && getComputedStyle(svg).display !== 'none',
     width: box.width, height: box.height,
     marks: svg ? svg.querySelectorAll('.m').length : 0,

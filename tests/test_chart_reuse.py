@@ -50,6 +50,7 @@ ISSUES = [
 CHARTS_JS = """async () => {
   const plots = Array.from(document.querySelectorAll('.plot[data-figure]'));
   for (const p of plots) {
+    (PICK_VIEW)(p);
     p.scrollIntoView();
     p.dispatchEvent(new PointerEvent('pointerenter', {pointerType: 'mouse'}));
     await new Promise(r => setTimeout(r, 30));
@@ -68,7 +69,7 @@ CHARTS_JS = """async () => {
     marks: p.querySelectorAll('.scatterlayer .point, .barlayer .point path, '
                               + '.choroplethlocation, .scatterlayer .js-line').length,
   }));
-}"""
+}""".replace("PICK_VIEW", bu.PICK_VIEW_JS)
 
 
 def _rows(days: list[date], per_day: int, seed: int) -> list[dict]:
@@ -309,7 +310,9 @@ def test_charts_are_static_svgs_and_plotly_loads_on_intent(sites, browser, which
         assert charts and not asked, asked
         for chart in charts:
             assert chart["svg"] and not chart["plotly"], chart
-            assert chart["width"] > 300 and chart["height"] >= 100, chart
+            assert chart["shown"] == (chart["view"] == "month"), chart  # one view at a time
+            if chart["shown"]:
+                assert chart["width"] > 300 and chart["height"] >= 100, chart
             assert chart["marks"] > 0 or chart["empty"], chart
         # Pointing at the first chart loads plotly.js, once, and draws that chart alone.
         page.locator(".plot[data-figure]").first.hover()
@@ -360,7 +363,8 @@ def test_without_javascript_a_chart_is_its_svg_and_its_table(sites, browser):
         charts = page.evaluate(bu.CHARTS_STATE_JS)
         assert charts and not asked
         for chart in charts:
-            assert chart["svg"] and chart["height"] >= 100 and chart["marks"] > 0, chart
+            assert chart["svg"] and chart["marks"] > 0, chart
+            assert chart["height"] >= 100 or not chart["shown"], chart
         assert page.locator(".table-view").first.is_visible()
         assert not page.locator(".draw-chart").first.is_visible()  # it needs the script
 
@@ -373,3 +377,46 @@ def test_a_chart_draws_from_a_file_url(sites, browser):
         page.wait_for_selector(".plot[data-rendered]")
         assert len(asked) == 1 and asked[0].startswith("file://")
         assert _drawn(page)[0]
+
+
+VIEWS = ["month", "quarter", "year"]
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_reader_picks_the_trend_per_month_quarter_or_year(sites, browser, lang, script):
+    """The switch is CSS: with or without script it shows one view at a time, with its own
+    title and CSV, and never loads plotly.js. Once the chart is interactive, the picked
+    view is drawn by plotly.js in its turn."""
+    site = sites["ten-years"]
+    path = "" if lang == "en" else "zh/"
+    with _page(browser, site, path, java_script_enabled=script) as (page, asked):
+        fig = page.locator("#market-family-trend")
+
+        def shown() -> list[str]:
+            return [v for v in VIEWS if fig.locator(f".plot[data-view={v}]").is_visible()]
+
+        assert shown() == ["month"]
+        for view in [*VIEWS[1:], "month"]:
+            fig.locator(f".resolution input[value={view}]").check()
+            assert shown() == [view]
+            plot = fig.locator(f".plot[data-view={view}]")
+            assert fig.locator("figcaption h3").inner_text() == plot.get_attribute("data-title")
+            csv = [
+                a.get_attribute("href") for a in fig.locator("a[download]").all() if a.is_visible()
+            ]
+            suffix = "" if view == "month" else f"-{view}"
+            assert csv == [
+                f"{'../' if lang == 'zh' else ''}data/charts/market-family-trend{suffix}.csv"
+            ]
+            box = plot.locator("svg.cw-chart").bounding_box()
+            assert box["width"] > 300 and plot.locator("svg.cw-chart .m").count() > 0
+        assert not asked
+        if not script:
+            return
+        fig.locator(".draw-chart").click()
+        page.wait_for_selector("#market-family-trend .plot[data-view=month][data-rendered]")
+        fig.locator(".resolution input[value=year]").check()
+        page.wait_for_selector("#market-family-trend .plot[data-view=year][data-rendered]")
+        drawn = [fig.locator(f".plot[data-view={v}][data-rendered]").count() for v in VIEWS]
+        assert drawn == [1, 0, 1] and shown() == ["year"] and len(asked) == 1

@@ -214,9 +214,14 @@ def test_every_page_draws_the_charts_of_its_scope(demo_site, package, config):
         doc = BeautifulSoup((demo_site / page).read_text(encoding="utf-8"), "html.parser")
         section = doc.select_one("table.spikes").find_parent("section")
         assert [f["id"] for f in section.select("figure.chart")] == [chart_id], page
+    # A chart's views (other resolutions) have a CSV wherever the chart is drawn.
+    views = {view: s.kind for s in charts.REGISTRY if s.section for view in s.views}
+    assert views
+    for view, parent in views.items():
+        assert kinds[view] == kinds[parent], view
     # Kinds drawn by no page are the article-only ones, and articles did not use them here.
     drawn = {s.kind for s in charts.REGISTRY if s.section}
-    assert set(kinds) <= drawn
+    assert set(kinds) <= drawn | set(views)
 
 
 @pytest.mark.slow

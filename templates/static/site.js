@@ -70,14 +70,33 @@
   // What counts as reaching for a chart: a mouse or pen over it, a tap or click on it,
   // focus anywhere in its figure (its links, its table, its buttons), its "interactive
   // chart" button, an image download, or a permalink to it. Scrolling past is not.
-  document.querySelectorAll(".plot[data-figure]").forEach(function (div) {
-    var fig = div.closest(".chart");
-    var use = function () { draw(div); };
-    div.addEventListener("pointerenter", function (e) {
-      if (e.pointerType !== "touch") use();
+  // A chart with several resolutions shows one plot at a time (a CSS switch); only the
+  // shown one is drawn, since a hidden box has no size to draw in. Picking a resolution is
+  // not reaching for the chart, but once a chart is interactive its other views are too.
+  function shown(fig) {
+    var plots = fig.querySelectorAll(".plot[data-figure]");
+    for (var i = 0; i < plots.length; i++) if (plots[i].getClientRects().length) return plots[i];
+    return plots[0];
+  }
+
+  document.querySelectorAll(".chart").forEach(function (fig) {
+    var plots = fig.querySelectorAll(".plot[data-figure]");
+    if (!plots.length) return;
+    var use = function () { return draw(shown(fig)); };
+    plots.forEach(function (div) {
+      div.addEventListener("pointerenter", function (e) {
+        if (e.pointerType !== "touch") use();
+      });
+      div.addEventListener("click", use);
     });
-    div.addEventListener("click", use);
-    fig.addEventListener("focusin", use);
+    fig.addEventListener("focusin", function (e) {
+      if (!e.target.closest(".resolution")) use();
+    });
+    fig.querySelectorAll(".resolution input").forEach(function (input) {
+      input.addEventListener("change", function () {
+        if (fig.querySelector(".plot[data-drawn]")) use();
+      });
+    });
     var control = fig.querySelector(".draw");
     if (control) {
       control.hidden = false;
@@ -164,7 +183,7 @@
   document.querySelectorAll(".chart .download-image").forEach(function (btn) {
     btn.closest(".image-downloads").hidden = false;
     btn.addEventListener("click", function () {
-      var div = btn.closest(".chart").querySelector(".plot[data-figure]");
+      var div = shown(btn.closest(".chart"));
       draw(div).then(function () { return saveImage(div, btn.getAttribute("data-format")); });
     });
   });
@@ -174,8 +193,7 @@
     var id = decodeURIComponent(window.location.hash.slice(1));
     var fig = id && document.getElementById(id);
     if (fig && fig.classList.contains("chart")) {
-      var div = fig.querySelector(".plot[data-figure]");
-      if (div) draw(div);
+      if (fig.querySelector(".plot[data-figure]")) draw(shown(fig));
       fig.scrollIntoView();
     }
   }
