@@ -66,6 +66,20 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.fixture(scope="session")
+def crawl_settings(pytestconfig) -> dict:
+    """--crawl / --crawl-sample / --crawl-seed, or $COLLECTWATCH_CRAWL: what the browser
+    crawls of a built site (tests/test_browser.py, tests/test_hostile.py)."""
+    mode = pytestconfig.getoption("crawl") or os.environ.get("COLLECTWATCH_CRAWL") or "sample"
+    if mode not in ("sample", "all"):
+        raise pytest.UsageError(f"--crawl must be sample or all, not {mode!r}")
+    return {
+        "mode": mode,
+        "sample": pytestconfig.getoption("crawl_sample"),
+        "seed": pytestconfig.getoption("crawl_seed"),
+    }
+
+
 def real(*parts: str) -> Path:
     path = REAL.joinpath(*parts)
     if not path.exists():
@@ -233,6 +247,20 @@ class _HeavyFirst:
             return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
 
         items.sort(key=rank)  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Every test has a group (see _group), which xdist writes into its node id for the
+    scheduler. If it could not, the groups are lost without a word and each module's builds
+    and crawls run on every worker: stop instead."""
+    lost = [nodeid for nodeid in ids if "@" not in nodeid.rsplit("::", 1)[-1]]
+    if lost and node.config.getvalue("dist") == "loadgroup":
+        pytest.exit(
+            f"pytest-xdist lost the group of {lost[0]} and {len(lost) - 1} more tests under "
+            f"pytest {pytest.__version__}: install the pins of pyproject.toml",
+            returncode=3,
+        )
 
 
 def pytest_configure(config):
