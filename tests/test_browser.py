@@ -18,7 +18,6 @@ Needs Chromium: $CHROMIUM_PATH, or Debian's /usr/bin/chromium (.ci/run installs 
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
@@ -64,19 +63,6 @@ class SiteUnderTest:
             if page.startswith(prefix) and page != prefix and page.count("/") == 2:
                 return page
         pytest.fail(f"{self.name}: no page under {prefix}")
-
-
-@pytest.fixture(scope="session")
-def crawl_settings(pytestconfig) -> dict:
-    """--crawl / --crawl-sample / --crawl-seed (tests/conftest.py), or $COLLECTWATCH_CRAWL."""
-    mode = pytestconfig.getoption("crawl") or os.environ.get("COLLECTWATCH_CRAWL") or "sample"
-    if mode not in ("sample", "all"):
-        raise pytest.UsageError(f"--crawl must be sample or all, not {mode!r}")
-    return {
-        "mode": mode,
-        "sample": pytestconfig.getoption("crawl_sample"),
-        "seed": pytestconfig.getoption("crawl_seed"),
-    }
 
 
 def _site(built_site, crawl_settings, name: str):

@@ -414,12 +414,28 @@ def test_feeds_and_sitemap_are_well_formed(hostile_site):
 # ── in the browser ──────────────────────────────────────────────────────────────────────
 
 
+def crawled(site: Path, crawl: dict) -> list[str]:
+    """The pages of the CLI-built site that the browser visits: with ``--crawl=all`` every
+    one; else every page but the embed pages, which repeat a chart of a page visited
+    anyway (the same block, the same figure), and of those every template and chart kind
+    and a seeded sample."""
+    pages = bu.html_pages(site)
+    if crawl["mode"] == "all":
+        return pages
+    embeds = [p for p in pages if bu.template_key(p).split(" ")[1].startswith("embed")]
+    sample = bu.sample_pages(site, embeds, extra=crawl["sample"], seed=crawl["seed"])
+    return sorted(set(pages) - set(embeds) | set(sample.pages))
+
+
 @pytest.fixture(scope="module")
-def hostile_visits(chromium, hostile_site, article_site) -> dict[str, list[bu.Visit]]:
-    """Every page of the CLI-built site, and the pages of the hostile-article site."""
+def hostile_visits(
+    chromium, hostile_site, article_site, crawl_settings
+) -> dict[str, list[bu.Visit]]:
+    """The pages of the CLI-built site (see :func:`crawled`), and the article pages of the
+    hostile-article site."""
     visits = {}
     for key, site, pages in (
-        ("cli", hostile_site, bu.html_pages(hostile_site)),
+        ("cli", hostile_site, crawled(hostile_site, crawl_settings)),
         ("articles", article_site, [p for p in bu.html_pages(article_site) if "articles/" in p]),
     ):
         with bu.Served(site) as served:
