@@ -268,6 +268,7 @@ async def ready_page(chromium, url: str, **options):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(url, wait_until="load")
+    await page.locator("#lender-filter").focus()  # reaching for the list loads it
     await page.wait_for_function(READY, polling=bu.POLL_MS)
     return context, page, errors
 
@@ -306,6 +307,51 @@ def test_only_one_page_of_rows_and_paging_through_all(demo, chromium):
     assert statuses[0] == f"{total} lenders. Showing 1–{ROWS}."
     assert statuses[-1] == f"{total} lenders. Showing {ROWS * (len(counts) - 1) + 1}–{total}."
     assert not prev_disabled and heading == f"All {total} lenders"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["scrolled", "all-button", "tap", "filter-link"])
+def test_the_list_loads_only_when_a_reader_reaches_for_it(demo, chromium, how):
+    """Opened and read down, the index costs its top rows and nothing more: the list of
+    every company is fetched once, by the "all lenders" button, a tap on the list, or a
+    link with ?filter=."""
+    total = len(published_lenders(demo))
+
+    async def run():
+        with bu.Served(demo) as served:
+            touch = {"has_touch": True, "is_mobile": True} if how == "tap" else {}
+            context = await bu.new_context(chromium.browser, viewport=bu.NARROW, **touch)
+            page = await context.new_page()
+            asked = []
+            page.on("request", lambda r: asked.append(r.url) if "lenders-data" in r.url else 0)
+            query = "?filter=a" if how == "filter-link" else ""
+            try:
+                await page.goto(served.url + "lenders/" + query, wait_until="networkidle")
+                await page.evaluate("window.scrollTo(0, document.scrollingElement.scrollHeight)")
+                await page.wait_for_load_state("networkidle")
+                before = len(asked)
+                rows = await page.locator("#lenders-table tbody tr").count()
+                if how == "all-button":
+                    await page.locator(".lenders-all").click()
+                elif how == "tap":
+                    await page.locator("#lenders-table tbody tr td.num").first.tap()
+                if how != "scrolled":
+                    await page.wait_for_function(READY, polling=bu.POLL_MS)
+                    await page.locator("#lender-filter").focus()  # once loaded, loaded once
+                    await page.wait_for_load_state("networkidle")
+                return before, rows, len(asked), await page.locator(".pager").is_visible()
+            finally:
+                await context.close()
+
+    before, rows, after, pager = chromium.run(run())
+    if how == "filter-link":
+        assert before == after == 1
+        return
+    assert before == 0 and rows == ROWS
+    if how == "scrolled":
+        assert after == 0 and not pager
+    else:
+        assert after == 1 and pager and total > ROWS
 
 
 @pytest.mark.browser
@@ -378,6 +424,7 @@ def test_without_javascript_every_lender_is_reachable_by_letter(demo, chromium):
             try:
                 await page.goto(served.url + "lenders/")
                 filter_shown = await page.locator("#lender-filter").is_visible()
+                filter_shown |= await page.locator(".pager").is_visible()  # no dead buttons
                 letters = await page.eval_on_selector_all(
                     "nav.letters a", "as => as.map(a => a.href)"
                 )

@@ -1,7 +1,9 @@
 // The lenders index: filter and sort every company, and show one page of rows at a time.
 // Progressive enhancement only: without this file the page shows the companies with the
 // most complaints, and the letter pages link every company. The list itself comes from a
-// script (data-src) that sets window.collectwatchLenders, so it loads from file:// too.
+// script (data-src) that sets window.collectwatchLenders, so it loads from file:// too. It
+// is fetched once, when a reader reaches for the list (its filter, its "all lenders"
+// button, a pointer or a tap on it, focus in it, or a ?filter= link), not with the page.
 (function () {
   "use strict";
   var root = document.getElementById("lenders-index");
@@ -133,7 +135,7 @@
       th.appendChild(button);
       button.addEventListener("click", function () { sortBy(th); });
     });
-    root.querySelector(".lenders-controls").hidden = false;
+    if (all) all.hidden = true;
     root.querySelector("#lenders-heading").textContent =
       fill(root.getAttribute("data-all"), { total: count(rows.length) });
     box.addEventListener("input", filter);
@@ -150,8 +152,34 @@
     root.setAttribute("data-ready", "1");
   }
 
-  var script = document.createElement("script");
-  script.src = root.getAttribute("data-src");
-  script.onload = function () { start(window.collectwatchLenders); };
-  document.head.appendChild(script);
+  var asked = false;
+  function load() {
+    if (asked) return;
+    asked = true;
+    root.setAttribute("aria-busy", "true");
+    var script = document.createElement("script");
+    script.src = root.getAttribute("data-src");
+    script.onload = function () {
+      root.removeAttribute("aria-busy");
+      start(window.collectwatchLenders);
+    };
+    script.onerror = function () { root.removeAttribute("aria-busy"); };
+    document.head.appendChild(script);
+  }
+
+  var all = root.querySelector(".lenders-all");
+  root.querySelector(".lenders-controls").hidden = false;
+  root.addEventListener("focusin", load);
+  root.addEventListener("click", load);
+  root.addEventListener("pointerenter", function (e) {
+    if (e.pointerType !== "touch") load();
+  });
+  if (all) {
+    all.addEventListener("click", function () {
+      load();
+      all.hidden = true;
+      root.querySelector(".table-scroll").focus();  // where the whole list will show
+    });
+  }
+  if (new URLSearchParams(window.location.search).get("filter")) load();
 })();
