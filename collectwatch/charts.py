@@ -816,7 +816,9 @@ def family_trend(
     text = _text(text)
     step = RESOLUTIONS[resolution]
     chart_id = "market-family-trend" + ("" if step == 1 else f"-{resolution}")
-    title = _t(text, lang, "charts", "family_trend", "title" + _RESOLUTION_TITLE[resolution])
+    title = _t(
+        text, lang, "charts", "family_trend", "title" + ("" if step == 1 else f"_{resolution}")
+    )
     fm = tables["family_monthly"]
     data = pd.DataFrame(
         {
@@ -829,7 +831,7 @@ def family_trend(
     )
     columns = [_t(text, lang, "common", "month" if step == 1 else "period")]
     if data.empty or int(fm["all_complaints"].groupby(fm["month"]).first().sum()) < MIN_COMPLAINTS:
-        empty = data if step == 1 else _coarsen(data, resolution)[list(PERIOD_COLUMNS)]
+        empty = data if step == 1 else _coarsen(data, resolution)[_names(PERIOD_FIELDS)]
         return _empty(chart_id, title, empty, columns, text, lang)
     families = [f for f in taxonomy["families"] if f in set(data["series"])]
     names = {f: _name(taxonomy, "families", f, lang) for f in families}
@@ -864,12 +866,13 @@ def family_trend(
     )
     chart["figure"] = _small_multiples(chart["figure"], text, lang)
     if step > 1:
-        chart["data"] = chart["data"][list(PERIOD_COLUMNS)]
+        chart["data"] = chart["data"][_names(PERIOD_FIELDS)]
     return chart
 
 
-_RESOLUTION_TITLE = {"month": "", "quarter": "_quarter", "year": "_year"}
-PERIOD_COLUMNS = ("series", "period", "complaints", "provisional", "coverage")
+def _names(fields: tuple[tuple[str, str], ...]) -> list[str]:
+    """The column names of a CSV's (name, type) fields."""
+    return [name for name, _ in fields]
 
 
 PANEL_PX = 118  # height of one small-multiple panel
