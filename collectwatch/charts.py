@@ -225,6 +225,56 @@ def figure_json(fig) -> str:
     return text
 
 
+def split_languages(trees: dict[str, object]) -> tuple[object, dict[str, object]]:
+    """One figure built in each language → the part they share, and each language's
+    overlay on it (``overlay`` puts them back together, as site.js does).
+
+    The numbers of a chart are the same in every language, its words are not: the shared
+    part holds everything equal in all of them, an overlay only what differs, as nested
+    objects (a list's items keyed by their index). Where the languages differ in shape (other
+    keys, another length) the shared part has None and each overlay the whole value.
+    """
+    values = list(trees.values())
+    first = values[0]
+    if all(v == first for v in values[1:]):
+        return first, {}
+    if all(isinstance(v, dict) for v in values) and all(v.keys() == first.keys() for v in values):
+        keys = list(first)
+    elif all(isinstance(v, list) for v in values) and all(len(v) == len(first) for v in values):
+        keys = range(len(first))
+    else:
+        return None, dict(trees)
+    shared = {} if isinstance(first, dict) else [None] * len(first)
+    overlays: dict[str, dict] = {lang: {} for lang in trees}
+    for key in keys:
+        part, laid = split_languages({lang: tree[key] for lang, tree in trees.items()})
+        shared[key] = part
+        for lang, value in laid.items():
+            overlays[lang][str(key)] = value
+    return shared, overlays
+
+
+def overlay(base, patch):
+    """``split_languages`` undone for one language: ``patch`` laid over a copy of ``base``."""
+    if isinstance(patch, dict) and isinstance(base, (dict, list)):
+        out = list(base) if isinstance(base, list) else dict(base)
+        for key, value in patch.items():
+            at = int(key) if isinstance(out, list) else key
+            out[at] = overlay(out[at] if isinstance(out, list) else out.get(at), value)
+        return out
+    return patch
+
+
+def chart_script(chart_id: str, payload: dict) -> bytes:
+    """A chart's data file (data/charts/<id>.js): a script that files ``payload`` under the
+    chart's id in ``window.collectwatchCharts``. A script, not JSON, so that it loads from
+    file:// too; figure_json makes every string inert."""
+    return (
+        "(window.collectwatchCharts=window.collectwatchCharts||{})"
+        f"[{figure_json(chart_id)}]={figure_json(payload)};\n"
+    ).encode()
+
+
 # ── building blocks ────────────────────────────────────────────────────────────────────
 
 

@@ -84,10 +84,7 @@ def environment(ui: dict) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    # figure_json escapes < > & itself, so its output can go into a <script> element as is.
-    env.filters.update(
-        int=fmt.count, pct=fmt.pct, json_script=lambda fig: Markup(charts.figure_json(fig))
-    )
+    env.filters.update(int=fmt.count, pct=fmt.pct)
     env.globals.update(ui_strings=ui)
     return env
 
@@ -102,6 +99,7 @@ class Site:
         self.files: dict[str, bytes] = {}
         self.pages: list[dict] = []  # for the sitemap
         self.charts: dict[str, dict] = {}  # chart id → kind and title, for the data package
+        self.figures: dict[str, dict] = {}  # chart id → language → what its data file holds
 
     def add(self, path: str, data: bytes | str) -> None:
         if path in self.files:
@@ -206,6 +204,9 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         ctx.articles(book)
         ctx.case_studies(tables, table, tags, config, order, studies)
         ctx.not_found()
+        ctx.embed()
+    for name, data in data_files(site.figures).items():
+        site.add(name, data)
     # The package lists the tables and every chart CSV the pages wrote (data/charts/).
     schema_files, chart_resources = exports.chart_resources(
         _chart_entries(site), _chart_schemas(common["chart_text"])
@@ -227,6 +228,22 @@ def plan(*, tables, table, tags, quarantine, report, config, evaluation, crosswa
         env.get_template("sitemap.xml").render(pages=site.pages, base=config.site["base_url"]),
     )
     return site
+
+
+def data_files(figures: dict[str, dict]) -> dict[str, bytes]:
+    """data/charts/<id>.js for every chart: its numbers once, beside its CSV, with the
+    words, title, summary, source and page of each language it appears in
+    (charts.split_languages)."""
+    files = {}
+    for cid, by_lang in sorted(figures.items()):
+        shared, patches = charts.split_languages({k: v["figure"] for k, v in by_lang.items()})
+        text = {
+            lang: {k: v for k, v in item.items() if k != "figure"}
+            | {"patch": patches.get(lang, {})}
+            for lang, item in by_lang.items()
+        }
+        files[f"data/charts/{cid}.js"] = charts.chart_script(cid, {"figure": shared, "text": text})
+    return files
 
 
 def _chart_entries(site: Site) -> list[dict]:
@@ -409,10 +426,10 @@ class Pages:
     def chart_block(self, chart: dict, page: str) -> Markup:
         """A chart's figure, summary, table fallback and links, for the page at ``page``.
 
-        The first use of a chart also adds its CSV (exactly the numbers drawn) and its
-        embeddable page (embed/<id>/).
+        The first use of a chart (and of each of its views) adds its CSV (exactly the numbers
+        drawn) and files its figure and text in this language for its data file
+        (``data_files``), which both this page and the embed page load.
         """
-        embed = self.path(f"embed/{chart['id']}/")
         panes = [
             {
                 "key": dict(charts.SPECS[view["kind"]].options).get("resolution", "month"),
@@ -422,7 +439,6 @@ class Pages:
             }
             for view in (chart, *chart.get("views", ()))
         ]
-        html = self._chart_html(chart, page, panes, embed)
         if chart["id"] not in self.charts_written:
             self.charts_written.add(chart["id"])
             for pane in panes:
@@ -430,35 +446,40 @@ class Pages:
                 if pane["csv"] not in self.site.files:
                     self.site.add(pane["csv"], exports.csv_bytes(view["data"]))
                     self.site.charts[view["id"]] = {"kind": view["kind"], "title": view["title"]}
-            block = self._chart_html(chart, embed, panes, embed)
-            self.site.add(
-                page_file(embed),
-                self.env.get_template("embed.html").render(
-                    **self.common,
-                    lang=self.lang,
-                    ui=self.ui,
-                    chart=chart,
-                    block=block,
-                    url=lambda t: relative(embed, t),
-                    canonical=self.common["site"]["base_url"] + embed,
-                    page_url=self.common["site"]["base_url"] + page,
-                    lenders_path=self.path("lenders/"),
-                ),
-            )
-        return html
-
-    def _chart_html(self, chart: dict, page: str, panes: list[dict], embed: str) -> Markup:
-        """``panes``: the chart and its views (other resolutions), each with its key
-        ("month", "quarter", "year"), first paint and CSV path; the first is shown."""
+                self.site.figures.setdefault(view["id"], {})[self.lang] = {
+                    "figure": view["figure"],
+                    "title": view["title"],
+                    "summary": chart["summary"],
+                    "source": chart["source"],
+                    "page": f"{page}#{chart['id']}",
+                }
+        embed = self.common["site"]["base_url"] + self.path("embed/") + f"?chart={chart['id']}"
         return Markup(
             self.env.get_template("_chart.html").render(
                 chart=chart,
                 panes=panes,
                 ui=self.ui,
                 url=lambda t: relative(page, t),
-                embed_url=self.common["site"]["base_url"] + embed,
+                embed_url=embed,
                 data_as_of=self.common["data_as_of"],
             )
+        )
+
+    def embed(self) -> None:
+        """embed/?chart=<id>: the one page that shows any chart in a frame on another site,
+        drawn at once from the chart's data file (its figure and text in this language)."""
+        bare = self.path("embed/")
+        self.site.add(
+            page_file(bare),
+            self.env.get_template("embed.html").render(
+                **self.common,
+                lang=self.lang,
+                ui=self.ui,
+                url=lambda t: relative(bare, t),
+                canonical=self.common["site"]["base_url"] + bare,
+                lenders_path=self.path("lenders/"),
+                home_path=self.path(""),
+            ),
         )
 
     def prose(self, name: str) -> Markup:

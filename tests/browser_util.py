@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from collectwatch import paths
+from collectwatch import charts, paths
 
 SOURCE_DATE_EPOCH = "1790000000"
 CHROMIUM_ARGS = [
@@ -257,11 +257,17 @@ class Served:
 
 def page_file(path: str) -> str:
     """A URL path of :func:`html_pages` → its file, relative to the site root."""
+    path = path.split("?")[0]
     return path + "index.html" if path == "" or path.endswith("/") else path
 
 
+EMBED = "embed/?chart="  # the embed page showing one chart
+
+
 def html_pages(folder: Path) -> list[str]:
-    """Every HTML page of a built site, as URL paths relative to its root ("lenders/x/")."""
+    """Every HTML page of a built site, as URL paths relative to its root ("lenders/x/"),
+    with the embed page once as is and once for each chart in its language
+    ("embed/?chart=<id>")."""
     pages = []
     for file in sorted(Path(folder).rglob("*.html")):
         rel = file.relative_to(folder).as_posix()
@@ -271,12 +277,47 @@ def html_pages(folder: Path) -> list[str]:
             pages.append(rel[: -len("index.html")])
         else:
             pages.append(rel)
+    for file in sorted((Path(folder) / "data" / "charts").glob("*.js")):
+        for lang in chart_data(folder, file.stem)["text"]:
+            pages.append(("zh/" if lang == "zh" else "") + EMBED + file.stem)
     return pages
 
 
-# ── which pages to visit ────────────────────────────────────────────────────────────────
+# ── chart data files ────────────────────────────────────────────────────────────────────
 
-FIGURE = re.compile(r'<script type="application/json" id="fig-([^"]+)">(.*?)</script>', re.S)
+CHART_SCRIPT = re.compile(
+    re.escape("(window.collectwatchCharts=window.collectwatchCharts||{})")
+    + r'\[("[^"]*")\]=(.*);\n\Z',
+    re.S,
+)
+
+
+def chart_data(folder: Path, chart_id: str) -> dict:
+    """What a chart's data file (data/charts/<id>.js) files under its id."""
+    text = (Path(folder) / "data" / "charts" / f"{chart_id}.js").read_text("utf-8")
+    match = CHART_SCRIPT.match(text)
+    assert match, f"data/charts/{chart_id}.js is not a chart data file"
+    assert json.loads(match.group(1)) == chart_id, f"data/charts/{chart_id}.js files another id"
+    return json.loads(match.group(2))
+
+
+def chart_figure(folder: Path, chart_id: str, lang: str) -> dict:
+    """A chart's figure in ``lang``, put together from its data file as site.js does."""
+    data = chart_data(folder, chart_id)
+    return charts.overlay(data["figure"], data["text"][lang]["patch"])
+
+
+PLOT = re.compile(r'<div class="plot"[^>]* data-figure="([^"]+)"')
+
+
+def page_charts(folder: Path, path: str) -> list[str]:
+    """The ids of the charts a page (a URL path of :func:`html_pages`) draws."""
+    if EMBED in path:
+        return [path.split(EMBED)[1]]
+    return PLOT.findall((Path(folder) / page_file(path)).read_text("utf-8"))
+
+
+# ── which pages to visit ────────────────────────────────────────────────────────────────
 
 
 def language(path: str) -> str:
@@ -286,7 +327,8 @@ def language(path: str) -> str:
 def template_key(path: str) -> str:
     """The kind of page a URL path is, by where it lives: "en lenders/*" for every English
     lender page, "zh lenders" for the Chinese lenders index, "en 404.html", "en " for the
-    home page. One template makes each kind."""
+    home page, "en embed/*" for the embed page showing a chart. One template makes each
+    kind."""
     lang = language(path)
     rest = path[3:] if lang == "zh" else path
     parts = [p for p in rest.split("/") if p]
@@ -295,16 +337,14 @@ def template_key(path: str) -> str:
     return f"{lang} {parts[0]}" + ("/*" * (len(parts) - 1))
 
 
-def chart_kinds(html: str, lang: str) -> set[str]:
+def chart_kinds(folder: Path, path: str) -> set[str]:
     """The kinds of chart on a page: the chart id's first and last words (``lender-…-trend``)
     and its Plotly trace types (none for a chart with too little data to draw)."""
     kinds = set()
-    for fid, body in FIGURE.findall(html):
+    lang = language(path)
+    for fid in page_charts(folder, path):
         words = fid.split("-")
-        try:
-            traces = json.loads(body).get("data") or []
-        except ValueError:
-            traces = [{"type": "unparsable"}]
+        traces = chart_figure(folder, fid, lang).get("data") or []
         types = "+".join(sorted({str(t.get("type", "scatter")) for t in traces})) or "empty"
         kinds.add(f"{lang} {words[0]}…{words[-1]} [{types}]")
     return kinds
@@ -331,9 +371,7 @@ def sample_pages(folder: Path, pages: list[str], *, extra: int, seed: int) -> Sa
     """Every template (in each language) and every chart kind at least once, plus ``extra``
     other pages drawn with ``seed``: the same pages for the same site and seed."""
     rng = random.Random(seed)
-    kinds = {
-        p: chart_kinds((Path(folder) / page_file(p)).read_text("utf-8"), language(p)) for p in pages
-    }
+    kinds = {p: chart_kinds(folder, p) for p in pages}
     chosen: dict[str, None] = {}  # ordered set
     templates: dict[str, str] = {}
     by_template: dict[str, list[str]] = {}

@@ -504,6 +504,53 @@ def test_figure_json_cannot_break_out_of_a_script_element():
     assert ", " not in text and '": ' not in text  # compact separators
 
 
+# ── a chart's numbers once, its words per language ─────────────────────────────────────
+
+
+@pytest.mark.parametrize("kind", BUILDERS)
+def test_a_chart_splits_into_shared_numbers_and_each_languages_words(built, kind):
+    figures = {lang: built[kind, lang]["figure"] for lang in LANGS}
+    shared, overlays = charts.split_languages(figures)
+    for lang in LANGS:
+        assert charts.overlay(shared, overlays.get(lang, {})) == figures[lang]
+    # The numbers are shared: an overlay holds words alone, and is a small part of the figure.
+    for lang in LANGS:
+        laid = overlays.get(lang, {})
+        numbers = [v for _, v in walk(laid) if isinstance(v, (int, float)) and v is not True]
+        assert not numbers, (kind, lang, numbers[:5])
+        assert len(charts.figure_json(laid)) < len(charts.figure_json(figures[lang])) / 2, kind
+
+
+@pytest.mark.parametrize(
+    ("en", "zh"),
+    [
+        ({"a": [1, 2], "b": "x"}, {"a": [1, 2], "b": "y"}),  # one word differs
+        ({"a": [1, None, "n"]}, {"a": [1, None, "名"]}),  # in a list, beside a gap
+        ({"a": {"k": 1}}, {"a": {"k": 1, "j": 2}}),  # other keys
+        ({"a": [1, 2]}, {"a": [1]}),  # another length
+        ({"a": "x"}, {"a": None}),  # a value against nothing
+        ([1, {"t": "a"}], [1, {"t": "b"}]),
+        ("en", {"zh": 1}),  # nothing in common
+        ({"same": [1, 2]}, {"same": [1, 2]}),
+    ],
+)
+def test_split_languages_round_trips_whatever_the_shapes(en, zh):
+    shared, overlays = charts.split_languages({"en": en, "zh": zh})
+    assert charts.overlay(shared, overlays.get("en", {})) == en
+    assert charts.overlay(shared, overlays.get("zh", {})) == zh
+
+
+def test_a_chart_data_file_is_a_script_no_string_can_end(tmp_path):
+    hostile = 'Evil </script><!-- \u2028 "]=1;alert(1)//'
+    data = {"figure": {"data": [{"name": hostile}]}, "text": {"en": {"title": hostile}}}
+    text = charts.chart_script("lender-x-trend", data).decode()
+    assert text.startswith('(window.collectwatchCharts=window.collectwatchCharts||{})["lender-x-')
+    for bad in ("</script", "<!--", "\u2028"):
+        assert bad not in text
+    body = text.split("=", 2)[2].rstrip(";\n")  # after the id's "]="
+    assert json.loads(body) == data
+
+
 def test_a_hostile_company_name_stays_inside_the_json(tables, taxonomy):
     lenders = tables["lenders"].copy()
     lenders["lender"] = lenders["lender"].astype(str)

@@ -19,20 +19,62 @@
     return plotlyLoading;
   }
 
+  // A chart's numbers live once, in its data file (data/charts/<id>.js, a script so that it
+  // loads from file:// too): the figure every language shares, and per language the words
+  // that differ (an overlay), its title, summary, source and page.
+  var LANG = document.documentElement.lang.indexOf("zh") === 0 ? "zh" : "en";
+  var chartsLoading = {};
+
+  function loadChart(id) {
+    if (!/^[a-z0-9_-]+$/.test(id)) return Promise.reject(new Error("no such chart"));
+    if (!chartsLoading[id]) {
+      chartsLoading[id] = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = body.getAttribute("data-charts") + id + ".js";
+        s.onload = function () {
+          var all = window.collectwatchCharts || {};
+          var data = Object.prototype.hasOwnProperty.call(all, id) ? all[id] : null;
+          if (data && data.text && data.text[LANG]) resolve(data);
+          else reject(new Error("no such chart"));
+        };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return chartsLoading[id];
+  }
+
+  // The inverse of the build's charts.split_languages: an overlay's objects are laid over
+  // the shared part's objects and lists (a list's items keyed by index), anything else
+  // replaces what is there.
+  function overlay(base, patch) {
+    if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object") {
+      var out = Array.isArray(base) ? base.slice() : Object.assign({}, base);
+      Object.keys(patch).forEach(function (k) {
+        if (k !== "__proto__") out[k] = overlay(out[k], patch[k]);
+      });
+      return out;
+    }
+    return patch;
+  }
+
+  function figureOf(data) {
+    return overlay(JSON.parse(JSON.stringify(data.figure)), data.text[LANG].patch);
+  }
+
   // A chart is first the static SVG the build drew into the page: no script, no layout
-  // work. plotly.js (the site's own copy, loaded once) replaces it only when a reader
-  // reaches for that chart. draw() returns a promise of the drawn chart.
+  // work. Its data file and plotly.js (the site's own copy, loaded once) replace it only
+  // when a reader reaches for that chart. draw() returns a promise of the drawn chart.
   function draw(div) {
     if (div.cwDrawn) return div.cwDrawn;
-    var source = document.getElementById(div.getAttribute("data-figure"));
-    var fig = JSON.parse(source.textContent);
-    var layout = fig.layout || {};
-    // Text follows the page's light or dark colour scheme.
-    layout.font = layout.font || {};
-    layout.font.color = window.getComputedStyle(div).color;
     div.setAttribute("data-drawn", "1");
     div.setAttribute("aria-busy", "true");
-    div.cwDrawn = loadPlotly().then(function (Plotly) {
+    div.cwDrawn = Promise.all([loadChart(div.getAttribute("data-figure")), loadPlotly()]).then(function (got) {
+      var fig = figureOf(got[0]), Plotly = got[1];
+      var layout = fig.layout || {};
+      // Text follows the page's light or dark colour scheme.
+      layout.font = layout.font || {};
+      layout.font.color = window.getComputedStyle(div).color;
       var still = div.querySelector("svg.cw-chart");
       if (still) div.removeChild(still);
       return Plotly.newPlot(div, fig.data || [], layout, {
@@ -79,7 +121,7 @@
     return plots[0];
   }
 
-  document.querySelectorAll(".chart").forEach(function (fig) {
+  function wire(fig) {
     var plots = fig.querySelectorAll(".plot[data-figure]");
     if (!plots.length) return;
     var use = function () { return draw(shown(fig)); };
@@ -102,7 +144,34 @@
       control.hidden = false;
       control.querySelector("button").addEventListener("click", use);
     }
-  });
+  }
+  document.querySelectorAll(".chart").forEach(wire);
+
+  // The embed page (embed/?chart=<id>) is one page for every chart: it fills its figure
+  // from the chart's data file and draws it at once (a frame on another site is there to
+  // show the chart), or keeps saying that the chart can't be shown.
+  function embed(fig) {
+    var id = new URLSearchParams(window.location.search).get("chart") || "";
+    loadChart(id).then(function (data) {
+      var t = data.text[LANG], plot = fig.querySelector(".plot");
+      fig.querySelector("h3").textContent = t.title;
+      fig.querySelector(".summary").textContent = t.summary;
+      plot.setAttribute("data-title", t.title);
+      plot.setAttribute("data-credit", plot.getAttribute("data-source") + ": " + t.source + " · " + plot.getAttribute("data-as-of"));
+      plot.setAttribute("data-file", id);
+      plot.setAttribute("data-figure", id);
+      fig.querySelector("a.csv").href = body.getAttribute("data-charts") + id + ".csv";
+      fig.querySelector("a.page").href = body.getAttribute("data-root") + t.page;
+      document.title = t.title;
+      fig.id = id;
+      fig.hidden = false;
+      document.querySelector(".embed-missing").hidden = true;
+      wire(fig);
+      draw(plot);
+    }, function () {});
+  }
+  var embedded = document.querySelector(".embed-page .chart");
+  if (embedded) embed(embedded);
 
   // Images a journalist can reuse: the chart with its title, source and data date drawn
   // in, made in the browser from the site's own plotly.js (nothing leaves the page).
