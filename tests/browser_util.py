@@ -500,6 +500,10 @@ class Tab:
         url, page = visit.url, self.page
         try:
             await page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
+            if EMBED in url:  # the embed page puts its chart in from the chart's data file
+                await page.wait_for_selector(
+                    ".plot[data-figure]", state="attached", timeout=chart_timeout * 1000
+                )
             await page.evaluate(USE_CHARTS_JS)
             with contextlib.suppress(PlaywrightError):  # reported below as unrendered charts
                 await page.wait_for_function(
