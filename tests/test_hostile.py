@@ -411,9 +411,9 @@ def test_feeds_and_sitemap_are_well_formed(hostile_site):
 
 def crawled(site: Path, crawl: dict) -> list[str]:
     """The pages of the CLI-built site that the browser visits: with ``--crawl=all`` every
-    one; else every page but the embed pages, which repeat a chart of a page visited
-    anyway (the same block, the same figure), and of those every template and chart kind
-    and a seeded sample."""
+    one; else every page but the embed page's charts (embed/?chart=<id>), which show a
+    chart of a page visited anyway (the same data file), and of those every template and
+    chart kind and a seeded sample."""
     pages = bu.html_pages(site)
     if crawl["mode"] == "all":
         return pages
