@@ -154,6 +154,7 @@
     var id = new URLSearchParams(window.location.search).get("chart") || "";
     loadChart(id).then(function (data) {
       var t = data.text[LANG], plot = fig.querySelector(".plot");
+      var missing = document.querySelector(".embed-missing");
       fig.querySelector("h3").textContent = t.title;
       fig.querySelector(".summary").textContent = t.summary;
       plot.setAttribute("data-title", t.title);
@@ -165,9 +166,12 @@
       document.title = t.title;
       fig.id = id;
       fig.hidden = false;
-      document.querySelector(".embed-missing").hidden = true;
+      missing.hidden = true;
       wire(fig);
-      draw(plot);
+      draw(plot).catch(function () {  // no table to fall back on here: say so instead
+        fig.hidden = true;
+        missing.hidden = false;
+      });
     }, function () {});
   }
   var embedded = document.querySelector(".embed-page .chart");
